@@ -1,0 +1,120 @@
+package oauth
+
+import (
+	"context"
+	"time"
+)
+
+// The store contracts, split by role so each handler names only what it
+// uses. Every method returns the sentinels of errors.go (wrapped), never
+// (nil, nil). Methods that read time-limited items take now and treat an
+// expired item as ErrNotFound: a TTL deletion may lag behind.
+//
+// Returned values are copies: callers may modify them freely.
+
+// ClientStore holds applications.
+type ClientStore interface {
+	Client(ctx context.Context, clientID string) (*Client, error) // ErrNotFound
+	Clients(ctx context.Context) ([]*Client, error)               // sorted by ClientID
+	CreateClient(ctx context.Context, c *Client) error            // ErrAlreadyExists
+	UpdateClient(ctx context.Context, c *Client) error            // replaces; ErrNotFound
+	DeleteClient(ctx context.Context, clientID string) error      // ErrNotFound
+}
+
+// ResourceServerStore holds APIs, keyed by Identifier (the audience).
+type ResourceServerStore interface {
+	ResourceServer(ctx context.Context, identifier string) (*ResourceServer, error) // ErrNotFound
+	ResourceServers(ctx context.Context) ([]*ResourceServer, error)                 // sorted by Identifier
+	CreateResourceServer(ctx context.Context, rs *ResourceServer) error             // ErrAlreadyExists
+	UpdateResourceServer(ctx context.Context, rs *ResourceServer) error             // ErrNotFound
+	DeleteResourceServer(ctx context.Context, identifier string) error              // ErrNotFound
+}
+
+// ClientGrantStore holds client-credentials grants, keyed by ID; at most one
+// per (ClientID, Audience).
+type ClientGrantStore interface {
+	// ClientGrantFor returns the grant of clientID for audience; ErrNotFound.
+	ClientGrantFor(ctx context.Context, clientID, audience string) (*ClientGrant, error)
+	ClientGrant(ctx context.Context, id string) (*ClientGrant, error) // ErrNotFound
+	ClientGrants(ctx context.Context) ([]*ClientGrant, error)         // sorted by ID
+	CreateClientGrant(ctx context.Context, g *ClientGrant) error      // ErrAlreadyExists (same ID or same client+audience)
+	UpdateClientGrant(ctx context.Context, g *ClientGrant) error      // ErrNotFound; client and audience must not change
+	DeleteClientGrant(ctx context.Context, id string) error           // ErrNotFound
+}
+
+// UserStore holds users. Emails are unique, compared case-insensitively.
+type UserStore interface {
+	User(ctx context.Context, userID string) (*User, error)       // ErrNotFound
+	UserByEmail(ctx context.Context, email string) (*User, error) // ErrNotFound
+	Users(ctx context.Context) ([]*User, error)                   // sorted by UserID
+	CreateUser(ctx context.Context, u *User) error                // ErrAlreadyExists (ID or email)
+	UpdateUser(ctx context.Context, u *User) error                // ErrNotFound; email may change if still unique (else ErrAlreadyExists)
+	DeleteUser(ctx context.Context, userID string) error          // ErrNotFound
+}
+
+// CodeStore holds authorization codes.
+type CodeStore interface {
+	CreateCode(ctx context.Context, c *AuthCode) error // keyed by c.Hash; ErrAlreadyExists
+	// Code returns the code (used or not) so that client, redirect_uri and
+	// PKCE are checked before it is consumed. ErrNotFound if unknown or
+	// expired at now.
+	Code(ctx context.Context, hash string, now time.Time) (*AuthCode, error)
+	// RedeemCode atomically marks the code used, records familyID on it, and
+	// creates f when f is not nil (f.ID == familyID). ErrConsumed if the code
+	// was already used (nothing is written); ErrNotFound if unknown or expired.
+	RedeemCode(ctx context.Context, hash string, f *Family, now time.Time) error
+}
+
+// FamilyStore holds refresh-token families. Refresh tokens themselves are
+// not stored: a family records the hash of its head and of the head's
+// immediate predecessor.
+type FamilyStore interface {
+	CreateFamily(ctx context.Context, f *Family) error                    // ErrAlreadyExists
+	Family(ctx context.Context, id string) (*Family, error)               // ErrNotFound; revoked or expired families are returned too
+	FamiliesByUser(ctx context.Context, userID string) ([]*Family, error) // sorted by CreatedAt, then ID
+	// AdvanceFamily atomically sets HeadHash = a.ToHash, Generation,
+	// LastUsedAt = a.Now, IdleExpiresAt, and, when a.ToHash != a.FromHash,
+	// PrevHash = a.FromHash and RotatedAt = a.Now; only if the family is not
+	// revoked and HeadHash == a.FromHash. ErrRevoked if revoked, ErrConsumed
+	// if the head has moved, ErrNotFound if unknown. Nothing is written on error.
+	AdvanceFamily(ctx context.Context, id string, a Advance) error
+	// RevokeFamily marks the family revoked; idempotent (a revoked family
+	// keeps its first RevokedAt and reason). ErrNotFound if unknown.
+	RevokeFamily(ctx context.Context, id, reason string, now time.Time) error
+}
+
+// SessionStore holds browser sessions of the login page.
+type SessionStore interface {
+	CreateSession(ctx context.Context, s *Session) error                       // ErrAlreadyExists
+	Session(ctx context.Context, hash string, now time.Time) (*Session, error) // ErrNotFound if unknown or expired
+	DeleteSession(ctx context.Context, hash string) error                      // idempotent
+}
+
+// ConsentStore remembers consent decisions per user, client and audience.
+type ConsentStore interface {
+	Consent(ctx context.Context, userID, clientID, audience string) (*Consent, error) // ErrNotFound
+	PutConsent(ctx context.Context, c *Consent) error                                 // creates or replaces
+}
+
+// LoginThrottle counts failed sign-ins per key (a hash of the username).
+type LoginThrottle interface {
+	// RecordLoginFailure adds a failure at now and returns how many failures
+	// there were for key within window before now (this one included).
+	RecordLoginFailure(ctx context.Context, key string, now time.Time, window time.Duration) (int, error)
+	// LoginFailures returns the failures for key within window before now.
+	LoginFailures(ctx context.Context, key string, now time.Time, window time.Duration) (int, error)
+	ClearLoginFailures(ctx context.Context, key string) error
+}
+
+// Store is everything an adapter implements.
+type Store interface {
+	ClientStore
+	ResourceServerStore
+	ClientGrantStore
+	UserStore
+	CodeStore
+	FamilyStore
+	SessionStore
+	ConsentStore
+	LoginThrottle
+}

@@ -1,0 +1,251 @@
+// Package oauth is the domain of the authorization server: the types in the
+// shapes of Auth0's Management API v2, the OAuth error model, and the store
+// and signer contracts that the adapters implement. Standard library only.
+package oauth
+
+import (
+	"slices"
+	"time"
+)
+
+// Wire names (RFC 6749, RFC 7636, RFC 8707, OIDC Core).
+const (
+	GrantTypeAuthorizationCode = "authorization_code"
+	GrantTypeRefreshToken      = "refresh_token"
+	GrantTypeClientCredentials = "client_credentials"
+
+	AuthMethodNone              = "none"
+	AuthMethodClientSecretPost  = "client_secret_post"
+	AuthMethodClientSecretBasic = "client_secret_basic"
+
+	AppTypeSPA            = "spa"
+	AppTypeNative         = "native"
+	AppTypeRegularWeb     = "regular_web"
+	AppTypeNonInteractive = "non_interactive"
+
+	RotationRotating    = "rotating"
+	RotationNonRotating = "non-rotating"
+	ExpirationExpiring  = "expiring"
+	ExpirationNever     = "non-expiring"
+
+	CodeChallengeS256 = "S256"
+
+	AlgRS256 = "RS256"
+	AlgES256 = "ES256"
+
+	// JWT "typ" header values.
+	TypAccessToken = "at+jwt" // RFC 9068 §2.1
+	TypIDToken     = "JWT"
+
+	ScopeOpenID        = "openid"
+	ScopeProfile       = "profile"
+	ScopeEmail         = "email"
+	ScopeOfflineAccess = "offline_access"
+
+	// CodeLifetime is how long an authorization code may be redeemed.
+	CodeLifetime = 60 * time.Second
+	// MaxLifetimeSeconds is Auth0's upper bound for refresh-token lifetimes (5 years).
+	MaxLifetimeSeconds = 157788000
+)
+
+// OIDCScopes are the scopes every API accepts in addition to its own
+// (they describe the user and the refresh token, not the API).
+var OIDCScopes = []string{ScopeOpenID, ScopeProfile, ScopeEmail, ScopeOfflineAccess}
+
+// IsOIDCScope reports whether s is one of OIDCScopes.
+func IsOIDCScope(s string) bool { return slices.Contains(OIDCScopes, s) }
+
+// Scope is one permission an API defines.
+type Scope struct {
+	Value       string `json:"value"`
+	Description string `json:"description,omitempty"`
+}
+
+// ResourceServer is an API (Auth0 "resource server"). Identifier is the audience.
+type ResourceServer struct {
+	ID                                        string  `json:"id,omitempty"`
+	Identifier                                string  `json:"identifier"`
+	Name                                      string  `json:"name"`
+	Scopes                                    []Scope `json:"scopes"`
+	TokenLifetime                             int     `json:"token_lifetime"` // access-token lifetime, seconds
+	SkipConsentForVerifiableFirstPartyClients bool    `json:"skip_consent_for_verifiable_first_party_clients"`
+	AllowOfflineAccess                        bool    `json:"allow_offline_access"`
+	SigningAlg                                string  `json:"signing_alg"` // RS256 (default) or ES256
+}
+
+// HasScope reports whether the API defines scope s.
+func (rs *ResourceServer) HasScope(s string) bool {
+	for _, sc := range rs.Scopes {
+		if sc.Value == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Policy is one MRRT policy entry: the extra audience a refresh token may
+// reach and the scopes it may carry there.
+type Policy struct {
+	Audience string   `json:"audience"`
+	Scope    []string `json:"scope"`
+}
+
+// RefreshTokenConfig is a client's refresh_token object (Auth0
+// ClientRefreshTokenConfiguration), including the MRRT policies.
+type RefreshTokenConfig struct {
+	RotationType              string   `json:"rotation_type"`
+	ExpirationType            string   `json:"expiration_type"`
+	Leeway                    int      `json:"leeway"`
+	TokenLifetime             int      `json:"token_lifetime,omitempty"`
+	IdleTokenLifetime         int      `json:"idle_token_lifetime,omitempty"`
+	InfiniteTokenLifetime     bool     `json:"infinite_token_lifetime"`
+	InfiniteIdleTokenLifetime bool     `json:"infinite_idle_token_lifetime"`
+	Policies                  []Policy `json:"policies"` // nil: no MRRT policy
+}
+
+// Client is an application.
+type Client struct {
+	ClientID                string             `json:"client_id"`
+	Name                    string             `json:"name"`
+	AppType                 string             `json:"app_type"`
+	IsFirstParty            bool               `json:"is_first_party"`
+	Callbacks               []string           `json:"callbacks"`
+	GrantTypes              []string           `json:"grant_types"`
+	TokenEndpointAuthMethod string             `json:"token_endpoint_auth_method"`
+	RefreshToken            RefreshTokenConfig `json:"refresh_token"`
+	// SecretHash is HashToken(client_secret); empty for public clients.
+	// Never serialized to clients of the admin API.
+	SecretHash string `json:"-"`
+}
+
+// IsPublic reports whether the client authenticates with no secret.
+func (c *Client) IsPublic() bool { return c.TokenEndpointAuthMethod == AuthMethodNone }
+
+// AllowsGrant reports whether grant type gt is enabled for the client.
+func (c *Client) AllowsGrant(gt string) bool { return slices.Contains(c.GrantTypes, gt) }
+
+// Rotates reports whether refresh tokens rotate on every exchange; public
+// clients always rotate (RFC 9700 §4.14.2).
+func (c *Client) Rotates() bool {
+	return c.IsPublic() || c.RefreshToken.RotationType == RotationRotating
+}
+
+// ClientGrant allows a client the client_credentials grant for one audience.
+type ClientGrant struct {
+	ID       string   `json:"id"`
+	ClientID string   `json:"client_id"`
+	Audience string   `json:"audience"`
+	Scope    []string `json:"scope"`
+}
+
+// User is an end user who signs in on the login page.
+type User struct {
+	UserID  string `json:"user_id"`
+	Email   string `json:"email"`
+	Name    string `json:"name,omitempty"`
+	Blocked bool   `json:"blocked"`
+	// PasswordHash is an argon2id PHC string; never serialized.
+	PasswordHash string    `json:"-"`
+	CreatedAt    time.Time `json:"created_at"`
+}
+
+// AuthCode is an authorization code, stored under Hash = HashToken(code).
+type AuthCode struct {
+	Hash                string
+	ClientID            string
+	RedirectURI         string
+	CodeChallenge       string // RFC 7636, S256 only
+	CodeChallengeMethod string
+	Audience            string
+	Scopes              []string
+	Nonce               string
+	UserID              string
+	AuthTime            time.Time
+	ExpiresAt           time.Time
+	// Used and FamilyID are set by RedeemCode: a replayed code revokes the
+	// family it produced (RFC 6749 §4.1.2).
+	Used     bool
+	FamilyID string
+}
+
+// Family is a grant: the user's consent to a client, from which one chain of
+// refresh tokens descends. All rotation and revocation state lives here, so
+// one conditional write on the family serializes every exchange.
+type Family struct {
+	ID       string
+	ClientID string
+	UserID   string
+	Audience string   // original audience
+	Scopes   []string // original scopes; never narrowed by an exchange
+	AuthTime time.Time
+	// CreatedAt is when the first refresh token was issued.
+	CreatedAt time.Time
+	// ExpiresAt is the absolute expiry, fixed at issue; zero means none.
+	ExpiresAt time.Time
+	// IdleExpiresAt restarts on every exchange; zero means none.
+	IdleExpiresAt time.Time
+	// Generation of the current head token (0 for the first).
+	Generation int
+	// HeadHash is HashToken of the only refresh token that may rotate.
+	HeadHash string
+	// PrevHash is HashToken of the head's immediate predecessor, and
+	// RotatedAt when it was rotated (for the client's leeway).
+	PrevHash  string
+	RotatedAt time.Time
+	// LastUsedAt is the time of the last successful exchange.
+	LastUsedAt   time.Time
+	Revoked      bool
+	RevokedAt    time.Time
+	RevokeReason string
+}
+
+// Active reports whether the family can still be exchanged at now.
+func (f *Family) Active(now time.Time) bool {
+	if f.Revoked {
+		return false
+	}
+	if !f.ExpiresAt.IsZero() && !now.Before(f.ExpiresAt) {
+		return false
+	}
+	if !f.IdleExpiresAt.IsZero() && !now.Before(f.IdleExpiresAt) {
+		return false
+	}
+	return true
+}
+
+// Advance moves a family's head from FromHash to ToHash. For a
+// non-rotating client FromHash == ToHash and only the idle expiry moves.
+type Advance struct {
+	FromHash      string
+	ToHash        string
+	Generation    int // the new head's generation
+	Now           time.Time
+	IdleExpiresAt time.Time
+}
+
+// Session is a browser sign-in, stored under Hash = HashToken(cookie value).
+type Session struct {
+	Hash      string
+	UserID    string
+	AuthTime  time.Time
+	ExpiresAt time.Time
+}
+
+// Consent records a user's decision to let a client reach an audience.
+type Consent struct {
+	UserID    string
+	ClientID  string
+	Audience  string
+	Scopes    []string
+	GrantedAt time.Time
+}
+
+// TokenResponse is the body of a successful token response (RFC 6749 §5.1).
+type TokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int    `json:"expires_in"`
+	Scope        string `json:"scope"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	IDToken      string `json:"id_token,omitempty"`
+}
