@@ -1,0 +1,144 @@
+// Command devserver serves the whole API locally: the same handlers as the
+// three Lambda functions, on one router, with an in-memory store seeded from
+// a JSON file and a local signing key kept under DATA_DIR (so tokens survive
+// a restart). No AWS and no Docker needed.
+//
+// Environment: ADDR (default 127.0.0.1:8080), SEED_FILE (default
+// infra/devserver/seed.json), DATA_DIR (default .dev), ISSUER (default
+// http://ADDR), LOG_LEVEL (debug, info, warn).
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/mrrt-auth/mrrt/shared/app"
+	"github.com/mrrt-auth/mrrt/shared/localsigner"
+	"github.com/mrrt-auth/mrrt/shared/memstore"
+	"github.com/mrrt-auth/mrrt/shared/seed"
+)
+
+func main() {
+	if err := run(context.Background(), os.Getenv); err != nil {
+		fmt.Fprintln(os.Stderr, "devserver:", err)
+		os.Exit(1)
+	}
+}
+
+func env(getenv func(string) string, key, def string) string {
+	if v := getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func run(ctx context.Context, getenv func(string) string) error {
+	addr := env(getenv, "ADDR", "127.0.0.1:8080")
+	issuer := strings.TrimSuffix(env(getenv, "ISSUER", "http://"+addr), "/")
+	dataDir := env(getenv, "DATA_DIR", ".dev")
+	seedPath := env(getenv, "SEED_FILE", filepath.Join("infra", "devserver", "seed.json"))
+
+	level := slog.LevelInfo
+	_ = level.UnmarshalText([]byte(env(getenv, "LOG_LEVEL", "info")))
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	deps, err := memoryDeps(ctx, issuer, dataDir, seedPath, logger)
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           app.Routes(deps),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdown)
+	}()
+	logger.Info("listening", "issuer", issuer, "addr", ln.Addr().String(), "seed", seedPath, "data_dir", dataDir)
+	fmt.Fprintf(os.Stderr, "devserver: serving %s (discovery: %s/.well-known/openid-configuration)\n", issuer, issuer)
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// memoryDeps builds the embedded default: memory store loaded from the seed
+// file, local signer and refresh-token key persisted in dataDir.
+func memoryDeps(ctx context.Context, issuer, dataDir, seedPath string, logger *slog.Logger) (app.Deps, error) {
+	f, err := os.Open(seedPath)
+	if err != nil {
+		return app.Deps{}, fmt.Errorf("seed file: %w", err)
+	}
+	defer f.Close()
+	doc, err := seed.Parse(f, issuer)
+	if err != nil {
+		return app.Deps{}, fmt.Errorf("%s: %w", seedPath, err)
+	}
+	store := memstore.New()
+	if err := seed.Load(ctx, store, doc, rand.Reader, time.Now()); err != nil {
+		return app.Deps{}, err
+	}
+	signer, err := localsigner.LoadOrCreate(filepath.Join(dataDir, "keys"))
+	if err != nil {
+		return app.Deps{}, err
+	}
+	key, err := loadOrCreateKey(filepath.Join(dataDir, "refresh-token.key"))
+	if err != nil {
+		return app.Deps{}, err
+	}
+	return app.Deps{
+		Store:      store,
+		Signer:     signer,
+		Issuer:     issuer,
+		RefreshKey: key,
+		Now:        time.Now,
+		Rand:       rand.Reader,
+		Logger:     logger,
+	}, nil
+}
+
+// loadOrCreateKey reads a hex-encoded 32-byte key, creating it on first use.
+func loadOrCreateKey(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		key, err := hex.DecodeString(strings.TrimSpace(string(b)))
+		if err != nil || len(key) < 32 {
+			return nil, fmt.Errorf("%s: not a hex key of 32 bytes", path)
+		}
+		return key, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	return key, os.WriteFile(path, []byte(hex.EncodeToString(key)+"\n"), 0o600)
+}

@@ -1,0 +1,175 @@
+// Package app wires the handlers into one router: the single source of truth
+// for the paths that the Lambda functions, the dev server, the SAM template
+// and the end-to-end tests share.
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/mrrt-auth/mrrt/shared/authorize"
+	"github.com/mrrt-auth/mrrt/shared/httpx"
+	"github.com/mrrt-auth/mrrt/shared/oauth"
+	"github.com/mrrt-auth/mrrt/shared/policyadmin"
+	"github.com/mrrt-auth/mrrt/shared/token"
+)
+
+// Deps is what every handler is built from.
+type Deps struct {
+	Store  oauth.Store
+	Signer oauth.Signer
+	// Issuer is the public base URL, e.g. "http://127.0.0.1:8080" (no trailing slash).
+	Issuer string
+	// RefreshKey is the server secret for refresh-token MACs (>= 32 bytes);
+	// RefreshKeyFunc, when set, takes precedence (KMS-derived keys are
+	// fetched lazily, once per instance).
+	RefreshKey     []byte
+	RefreshKeyFunc func(ctx context.Context) ([]byte, error)
+	// AdminAudience is the audience of the policy-admin API; default Issuer+"/api/v2/".
+	AdminAudience string
+	// DefaultAudience is used by /authorize when a request names no API.
+	DefaultAudience string
+	Now             func() time.Time
+	Rand            io.Reader
+	Logger          *slog.Logger
+}
+
+func (d Deps) withDefaults() Deps {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Rand == nil {
+		d.Rand = rand.Reader
+	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	if d.AdminAudience == "" {
+		d.AdminAudience = d.Issuer + "/api/v2/"
+	}
+	if d.RefreshKeyFunc == nil {
+		key := d.RefreshKey
+		d.RefreshKeyFunc = func(context.Context) ([]byte, error) {
+			if len(key) < 32 {
+				return nil, errors.New("app: refresh key shorter than 32 bytes")
+			}
+			return key, nil
+		}
+	}
+	return d
+}
+
+// NewToken is the token function's handler: /oauth/token, /oauth/revoke,
+// discovery and JWKS.
+func NewToken(d Deps) http.Handler {
+	d = d.withDefaults()
+	return token.NewHandler(token.Deps{
+		Clients:      d.Store,
+		APIs:         d.Store,
+		ClientGrants: d.Store,
+		Codes:        d.Store,
+		Families:     d.Store,
+		Signer:       d.Signer,
+		Issuer:       d.Issuer,
+		RefreshKey:   d.RefreshKeyFunc,
+		Now:          d.Now,
+		Rand:         d.Rand,
+		Logger:       d.Logger,
+	})
+}
+
+// NewAuthorize is the authorize function's handler: /authorize, the login
+// and consent pages, and /logout.
+func NewAuthorize(d Deps) http.Handler {
+	d = d.withDefaults()
+	return authorize.NewHandler(authorize.Deps{
+		Clients:         d.Store,
+		APIs:            d.Store,
+		Users:           d.Store,
+		Codes:           d.Store,
+		Sessions:        d.Store,
+		Consents:        d.Store,
+		Throttle:        d.Store,
+		Issuer:          d.Issuer,
+		DefaultAudience: d.DefaultAudience,
+		Now:             d.Now,
+		Rand:            d.Rand,
+		Logger:          d.Logger,
+	})
+}
+
+// NewPolicyAdmin is the policy-admin function's handler: /api/v2/...
+func NewPolicyAdmin(d Deps) http.Handler {
+	d = d.withDefaults()
+	return policyadmin.NewHandler(policyadmin.Deps{
+		Store:    d.Store,
+		Keys:     d.Signer.PublicKeys,
+		Issuer:   d.Issuer,
+		Audience: d.AdminAudience,
+		Now:      d.Now,
+		Rand:     d.Rand,
+		Logger:   d.Logger,
+	})
+}
+
+// Function names the three Lambda functions.
+type Function string
+
+const (
+	Authorize   Function = "authorize"
+	Token       Function = "token"
+	PolicyAdmin Function = "policy-admin"
+)
+
+// RoutesOf returns the ServeMux patterns served by function f.
+func RoutesOf(f Function) []string {
+	switch f {
+	case Authorize:
+		return authorize.Routes
+	case Token:
+		return token.Routes
+	case PolicyAdmin:
+		return policyadmin.Routes
+	}
+	return nil
+}
+
+// NewFunction returns the handler of function f, mounted on exactly its
+// routes (anything else is 404, as API Gateway would answer).
+func NewFunction(f Function, d Deps) http.Handler {
+	var h http.Handler
+	switch f {
+	case Authorize:
+		h = NewAuthorize(d)
+	case Token:
+		h = NewToken(d)
+	case PolicyAdmin:
+		h = NewPolicyAdmin(d)
+	default:
+		panic("app: unknown function " + string(f))
+	}
+	mux := http.NewServeMux()
+	for _, p := range RoutesOf(f) {
+		mux.Handle(p, h)
+	}
+	return httpx.Recover(d.withDefaults().Logger, mux)
+}
+
+// Routes serves all three functions on one router, as the API Gateway HTTP
+// API does: the dev server and the end-to-end tests use it.
+func Routes(d Deps) http.Handler {
+	d = d.withDefaults()
+	mux := http.NewServeMux()
+	for _, f := range []Function{Authorize, Token, PolicyAdmin} {
+		h := NewFunction(f, d)
+		for _, p := range RoutesOf(f) {
+			mux.Handle(p, h)
+		}
+	}
+	return mux
+}
