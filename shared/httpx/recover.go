@@ -1,0 +1,40 @@
+package httpx
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+)
+
+// Recover returns middleware that turns a panic in next into a 500
+// server_error response. The panic value and stack go to the log (Error
+// level), never to the wire. http.ErrAbortHandler is re-panicked, as
+// net/http expects.
+func Recover(logger *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			defer func() {
+				v := recover()
+				if v == nil {
+					return
+				}
+				if err, ok := v.(error); ok && errors.Is(err, http.ErrAbortHandler) {
+					panic(v)
+				}
+				if logger != nil {
+					logger.LogAttrs(r.Context(), slog.LevelError, "panic in handler",
+						slog.String("panic", fmt.Sprint(v)),
+						slog.String("method", r.Method),
+						slog.String("path", r.URL.Path),
+						slog.String("stack", string(debug.Stack())))
+				}
+				// The panic is already logged with its stack; the response
+				// carries only the generic text.
+				WriteError(w, r, nil, errors.New("panic"))
+			}()
+			next.ServeHTTP(w, r)
+		})
+	}
+}
