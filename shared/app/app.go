@@ -157,7 +157,7 @@ func NewFunction(f Function, d Deps) http.Handler {
 	for _, p := range RoutesOf(f) {
 		mux.Handle(p, h)
 	}
-	return httpx.Recover(d.withDefaults().Logger, mux)
+	return httpx.Recover(d.withDefaults().Logger)(mux)
 }
 
 // Routes serves all three functions on one router, as the API Gateway HTTP
