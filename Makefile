@@ -1,0 +1,46 @@
+# The two commands of the README are `make run` and `make test`.
+GO        ?= go
+FUZZTIME  ?= 3s
+BENCHTIME ?= 2s
+LAMBDA_GOARCH ?= arm64
+LAMBDA_FLAGS  = -tags lambda.norpc -trimpath -ldflags='-s -w -buildid='
+
+.PHONY: run test unit fuzz build lint bench load aws-setup clean
+
+## run: serve the whole API on ADDR (default 127.0.0.1:8080) with the seed in SEED_FILE
+run:
+	$(GO) run ./infra/devserver
+
+## test: every test with the race detector (starts moto_server, local-kms, the Lambda emulator and Chromium itself), then short fuzz runs
+test: unit fuzz
+
+unit:
+	$(GO) test -race -count=1 -timeout 30m ./...
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParseForm$$' -fuzztime $(FUZZTIME) ./shared/httpx
+	$(GO) test -run '^$$' -fuzz '^FuzzParseScope$$' -fuzztime $(FUZZTIME) ./shared/httpx
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeRefreshToken$$' -fuzztime $(FUZZTIME) ./shared/token
+	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./shared/jws
+	$(GO) test -run '^$$' -fuzz '^FuzzDERToRaw$$' -fuzztime $(FUZZTIME) ./shared/jws
+
+## build: compile everything, and the three Lambda bootstraps into bin/
+build:
+	$(GO) build ./...
+	for f in authorize token policy-admin; do \
+		GOOS=linux GOARCH=$(LAMBDA_GOARCH) CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o bin/$$f/bootstrap ./functions/$$f || exit 1; \
+	done
+
+## lint: go vet, gofmt, the import-direction check and cfn-lint
+lint:
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) run ./infra/importcheck
+	@if [ -f template.yaml ]; then cfn-lint template.yaml; fi
+
+## bench: refresh exchange through the HTTP handler (RS256, ES256) and raw signing rates
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./shared/token ./shared/jws
+
+clean:
+	rm -rf bin .aws-sam
