@@ -23,6 +23,9 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeRefreshToken$$' -fuzztime $(FUZZTIME) ./shared/token
 	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./shared/jws
 	$(GO) test -run '^$$' -fuzz '^FuzzDERToRaw$$' -fuzztime $(FUZZTIME) ./shared/jws
+	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./shared/password
+	$(GO) test -run '^$$' -fuzz '^FuzzRedirectURIMatch$$' -fuzztime $(FUZZTIME) ./shared/authorize
+	$(GO) test -run '^$$' -fuzz '^FuzzCheckJSON$$' -fuzztime $(FUZZTIME) ./shared/policyadmin
 
 ## build: compile everything, and the three Lambda bootstraps into bin/
 build:
@@ -44,3 +47,25 @@ bench:
 
 clean:
 	rm -rf bin .aws-sam
+
+# ---- performance: load driver, cold start, AWS requests per grant ----
+# LOAD_FLAGS, e.g. make load LOAD_FLAGS='-alg ES256 -audience-switch -duration 10s'
+LOAD_FLAGS      ?=
+COLDSTART_FLAGS ?=
+
+.PHONY: coldstart bench-aws
+
+## load: refresh exchanges against a dev server it starts (8 chains, 10 s, RS256): one JSON line and one human line
+load:
+	$(GO) run ./infra/load -baseline $(LOAD_FLAGS)
+
+## coldstart: init time, first-invoke latency and size of each bootstrap under the Lambda Runtime Interface Emulator
+coldstart:
+	$(GO) run ./infra/coldstart $(COLDSTART_FLAGS)
+
+## bench-aws: AWS requests per grant, counted by SDK middleware against moto and local-kms (part of make bench)
+bench-aws:
+	$(GO) test -count=1 -run '^TestAWSRequestCounts$$' -v ./shared/awsdeps
+
+bench: bench-aws
+# ---- end performance ----

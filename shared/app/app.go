@@ -97,9 +97,11 @@ func NewAuthorize(d Deps) http.Handler {
 		Throttle:        d.Store,
 		Issuer:          d.Issuer,
 		DefaultAudience: d.DefaultAudience,
-		Now:             d.Now,
-		Rand:            d.Rand,
-		Logger:          d.Logger,
+		// The admin API takes client-credentials tokens only.
+		MachineOnlyAudiences: []string{d.AdminAudience},
+		Now:                  d.Now,
+		Rand:                 d.Rand,
+		Logger:               d.Logger,
 	})
 }
 

@@ -43,6 +43,9 @@ type Deps struct {
 	// DefaultAudience is used when a request names no audience or
 	// resource; "" makes the audience required.
 	DefaultAudience string
+	// MachineOnlyAudiences are APIs that no user flow may reach (the admin
+	// API): /authorize refuses them with invalid_target.
+	MachineOnlyAudiences []string
 	// SessionLifetime is how long a sign-in lasts; default 24h.
 	SessionLifetime time.Duration
 	Now             func() time.Time

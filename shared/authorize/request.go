@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -203,6 +204,9 @@ func (h *handler) audience(audience, resource string) (string, error) {
 	}
 	if len(audience) > maxAudienceLen {
 		return "", oauth.Errorf(oauth.InvalidTarget, "audience is too long")
+	}
+	if slices.Contains(h.d.MachineOnlyAudiences, audience) {
+		return "", oauth.Errorf(oauth.InvalidTarget, "this API is not available to user sign-in")
 	}
 	return audience, nil
 }

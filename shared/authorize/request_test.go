@@ -272,3 +272,19 @@ func TestTheFormCarriesOnlyTheKnownParameters(t *testing.T) {
 	// A request padded with unknown parameters still fits the login form.
 	e.wantCode(t, b.signIn(page, alice, alicePW), spaCB, "a&b=c d+é", http.StatusSeeOther)
 }
+
+func TestMachineOnlyAudienceIsRefused(t *testing.T) {
+	e := newEnv(t, func(d *Deps) { d.MachineOnlyAudiences = []string{consentAPI} })
+	for _, param := range []string{"audience", "resource"} {
+		t.Run("a machine-only API named by "+param+" is invalid_target", func(t *testing.T) {
+			q := query()
+			q.Del("audience")
+			q.Set(param, consentAPI)
+			r := e.browser(t).authorize(q.Encode())
+			if r.status != http.StatusFound {
+				t.Fatalf("status %d, want 302; body:\n%s", r.status, r.body)
+			}
+			e.wantError(t, r, spaCB, "st-123", oauth.InvalidTarget)
+		})
+	}
+}
