@@ -1,0 +1,146 @@
+// Command awssetup creates what the AWS adapters need, against whatever
+// endpoints the environment names (AWS_ENDPOINT_URL,
+// AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_KMS, AWS_REGION, credentials):
+// the DynamoDB table with its index and TTL, an RSA_2048 signing key, an
+// optional ECC_NIST_P256 signing key and the HMAC_256 key of the
+// refresh-token secret, each behind an alias. It is idempotent: what
+// exists is reused. It prints the environment for awsdeps as shell
+// assignments:
+//
+//	eval "$(go run ./infra/awssetup)"
+//
+// Deployments declare the same resources in the SAM template instead.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"os"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/kms/types"
+
+	"github.com/mrrt-auth/mrrt/shared/dynamostore"
+)
+
+type options struct {
+	table   string
+	signing string // alias of the RS256 key
+	es256   string // alias of the ES256 key; "" for none
+	mac     string // alias of the HMAC key
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.table, "table", envOr("TABLE_NAME", "mrrt"), "DynamoDB table `name`")
+	flag.StringVar(&o.signing, "signing-alias", "alias/mrrt-signing", "`alias` of the RSA_2048 signing key (RS256)")
+	flag.StringVar(&o.es256, "es256-alias", "", "`alias` of an ECC_NIST_P256 signing key (ES256) to create as a second current key; empty for none")
+	flag.StringVar(&o.mac, "mac-alias", "alias/mrrt-refresh", "`alias` of the HMAC_256 key deriving the refresh-token secret")
+	flag.Parse()
+
+	ctx := context.Background()
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		log.Fatalf("awssetup: AWS config: %v", err)
+	}
+	if err := run(ctx, cfg, o, os.Stdout, os.Stderr); err != nil {
+		log.Fatalf("awssetup: %v", err)
+	}
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// run creates the resources and writes the environment to out and
+// progress to logw.
+func run(ctx context.Context, cfg aws.Config, o options, out, logw io.Writer) error {
+	if cfg.Region == "" {
+		return errors.New("no AWS region: set AWS_REGION")
+	}
+	if err := dynamostore.CreateTable(ctx, dynamodb.NewFromConfig(cfg), o.table); err != nil {
+		return err
+	}
+	fmt.Fprintf(logw, "table %s ready\n", o.table)
+
+	api := kms.NewFromConfig(cfg)
+	keys := []struct {
+		env, alias string
+		spec       types.KeySpec
+		usage      types.KeyUsageType
+	}{
+		{"KMS_KEY_ID", o.signing, types.KeySpecRsa2048, types.KeyUsageTypeSignVerify},
+		{"KMS_ES256_KEY_ID", o.es256, types.KeySpecEccNistP256, types.KeyUsageTypeSignVerify},
+		{"KMS_MAC_KEY_ID", o.mac, types.KeySpecHmac256, types.KeyUsageTypeGenerateVerifyMac},
+	}
+	fmt.Fprintf(out, "export TABLE_NAME=%s\n", shellQuote(o.table))
+	for _, k := range keys {
+		if k.alias == "" {
+			continue
+		}
+		arn, created, err := ensureKey(ctx, api, k.alias, k.spec, k.usage)
+		if err != nil {
+			return err
+		}
+		verb := "exists"
+		if created {
+			verb = "created"
+		}
+		fmt.Fprintf(logw, "%s (%s, %s) %s: %s\n", k.alias, k.spec, k.usage, verb, arn)
+		fmt.Fprintf(out, "export %s=%s\n", k.env, shellQuote(k.alias))
+	}
+	return nil
+}
+
+// ensureKey returns the key behind alias, creating key and alias if the
+// alias does not exist yet. An existing alias must name a key of the
+// wanted spec and usage.
+func ensureKey(ctx context.Context, api *kms.Client, alias string, spec types.KeySpec, usage types.KeyUsageType) (string, bool, error) {
+	desc, err := api.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: &alias})
+	var notFound *types.NotFoundException
+	switch {
+	case err == nil:
+		m := desc.KeyMetadata
+		if m.KeySpec != spec || m.KeyUsage != usage {
+			return "", false, fmt.Errorf("%s names a %s %s key, want %s %s", alias, m.KeySpec, m.KeyUsage, spec, usage)
+		}
+		return aws.ToString(m.Arn), false, nil
+	case !errors.As(err, &notFound):
+		return "", false, fmt.Errorf("describe %s: %w", alias, err)
+	}
+	key, err := api.CreateKey(ctx, &kms.CreateKeyInput{
+		KeySpec:     spec,
+		KeyUsage:    usage,
+		Description: aws.String("mrrt: " + alias),
+	})
+	if err != nil {
+		return "", false, fmt.Errorf("create key for %s: %w", alias, err)
+	}
+	if _, err := api.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: &alias, TargetKeyId: key.KeyMetadata.KeyId}); err != nil {
+		return "", false, fmt.Errorf("create alias %s: %w", alias, err)
+	}
+	return aws.ToString(key.KeyMetadata.Arn), true, nil
+}
+
+// shellQuote quotes s for a POSIX shell.
+func shellQuote(s string) string {
+	out := "'"
+	for _, r := range s {
+		if r == '\'' {
+			out += `'\''`
+		} else {
+			out += string(r)
+		}
+	}
+	return out + "'"
+}
