@@ -5,7 +5,7 @@ BENCHTIME ?= 2s
 LAMBDA_GOARCH ?= arm64
 LAMBDA_FLAGS  = -tags lambda.norpc -trimpath -ldflags='-s -w -buildid='
 
-.PHONY: run test unit fuzz build lint bench load aws-setup clean
+.PHONY: run test unit fuzz build lint bench aws-setup clean
 
 ## run: serve the whole API on ADDR (default 127.0.0.1:8080) with the seed in SEED_FILE
 run:
@@ -45,6 +45,10 @@ lint:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./shared/token ./shared/jws
 
+## aws-setup: create the DynamoDB table and KMS keys on the endpoints the environment names; prints the exports for STORE=aws make run
+aws-setup:
+	@$(GO) run ./infra/awssetup
+
 clean:
 	rm -rf bin .aws-sam
 
@@ -65,7 +69,22 @@ coldstart:
 
 ## bench-aws: AWS requests per grant, counted by SDK middleware against moto and local-kms (part of make bench)
 bench-aws:
-	$(GO) test -count=1 -run '^TestAWSRequestCounts$$' -v ./shared/awsdeps
+	$(GO) test -count=1 -run '^TestTokenEndpointOnAWS$$/^request_counts$$' -v ./shared/awsdeps
 
 bench: bench-aws
 # ---- end performance ----
+
+# --- SAM (sam build, BuildMethod: makefile): one target per function logical id ---
+# sam build runs `make build-<LogicalId> ARTIFACTS_DIR=...`; each writes the
+# function's bootstrap for provided.al2023 on $(LAMBDA_GOARCH) (arm64).
+.PHONY: build-AuthorizeFunction build-TokenFunction build-PolicyAdminFunction
+
+build-AuthorizeFunction:
+	GOOS=linux GOARCH=$(LAMBDA_GOARCH) CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/authorize
+
+build-TokenFunction:
+	GOOS=linux GOARCH=$(LAMBDA_GOARCH) CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/token
+
+build-PolicyAdminFunction:
+	GOOS=linux GOARCH=$(LAMBDA_GOARCH) CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/policy-admin
+# --- end SAM ---

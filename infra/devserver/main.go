@@ -6,6 +6,12 @@
 // Environment: ADDR (default 127.0.0.1:8080), SEED_FILE (default
 // infra/devserver/seed.json), DATA_DIR (default .dev), ISSUER (default
 // http://ADDR), LOG_LEVEL (debug, info, warn).
+//
+// STORE=aws switches to the AWS adapters (DynamoDB store, KMS signer) against
+// whatever endpoints the environment names, configured as the Lambdas are
+// (TABLE_NAME, KMS_KEY_ID, KMS_MAC_KEY_ID, ...; see shared/awsdeps and
+// `make aws-setup`). The seed is then written once: entries that already
+// exist are kept. SEED_FILE=none skips it.
 package main
 
 import (
@@ -26,6 +32,7 @@ import (
 	"time"
 
 	"github.com/mrrt-auth/mrrt/shared/app"
+	"github.com/mrrt-auth/mrrt/shared/awsdeps"
 	"github.com/mrrt-auth/mrrt/shared/localsigner"
 	"github.com/mrrt-auth/mrrt/shared/memstore"
 	"github.com/mrrt-auth/mrrt/shared/seed"
@@ -55,7 +62,16 @@ func run(ctx context.Context, getenv func(string) string) error {
 	_ = level.UnmarshalText([]byte(env(getenv, "LOG_LEVEL", "info")))
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
-	deps, err := memoryDeps(ctx, issuer, dataDir, seedPath, logger)
+	var deps app.Deps
+	var err error
+	switch mode := env(getenv, "STORE", "memory"); mode {
+	case "memory":
+		deps, err = memoryDeps(ctx, issuer, dataDir, seedPath, logger)
+	case "aws":
+		deps, err = awsDeps(ctx, getenv, issuer, seedPath, logger)
+	default:
+		err = fmt.Errorf("STORE=%q: want memory or aws", mode)
+	}
 	if err != nil {
 		return err
 	}
@@ -117,6 +133,43 @@ func memoryDeps(ctx context.Context, issuer, dataDir, seedPath string, logger *s
 		Now:        time.Now,
 		Rand:       rand.Reader,
 		Logger:     logger,
+	}, nil
+}
+
+// awsDeps builds the AWS mode: the same dependencies as the Lambdas.
+func awsDeps(ctx context.Context, getenv func(string) string, issuer, seedPath string, logger *slog.Logger) (app.Deps, error) {
+	d, err := awsdeps.Load(ctx, func(key string) string {
+		if key == "ISSUER" {
+			return issuer
+		}
+		return getenv(key)
+	})
+	if err != nil {
+		return app.Deps{}, err
+	}
+	if seedPath != "none" {
+		f, err := os.Open(seedPath)
+		if err != nil {
+			return app.Deps{}, fmt.Errorf("seed file: %w", err)
+		}
+		defer f.Close()
+		doc, err := seed.Parse(f, issuer)
+		if err != nil {
+			return app.Deps{}, fmt.Errorf("%s: %w", seedPath, err)
+		}
+		if err := seed.LoadMissing(ctx, d.Store, doc, rand.Reader, time.Now()); err != nil {
+			return app.Deps{}, err
+		}
+	}
+	return app.Deps{
+		Store:          d.Store,
+		Signer:         d.Signer,
+		Issuer:         d.Issuer,
+		RefreshKeyFunc: d.RefreshKey,
+		AdminAudience:  d.AdminAudience,
+		Now:            time.Now,
+		Rand:           rand.Reader,
+		Logger:         logger,
 	}, nil
 }
 

@@ -266,8 +266,20 @@ func validateRefreshConfig(c *oauth.Client, apis map[string]*oauth.ResourceServe
 }
 
 // Load writes every entry of f into s: client secrets are hashed, passwords
-// hashed with argon2id, missing ids generated from r.
+// hashed with argon2id, missing ids generated from r. An entry that already
+// exists is an error wrapping oauth.ErrAlreadyExists.
 func Load(ctx context.Context, s oauth.Store, f *File, r io.Reader, now time.Time) error {
+	return load(ctx, s, f, r, now, false)
+}
+
+// LoadMissing is Load that keeps entries which already exist (a persistent
+// store seeded by an earlier run) and writes only the others.
+func LoadMissing(ctx context.Context, s oauth.Store, f *File, r io.Reader, now time.Time) error {
+	return load(ctx, s, f, r, now, true)
+}
+
+func load(ctx context.Context, s oauth.Store, f *File, r io.Reader, now time.Time, keep bool) error {
+	exists := func(err error) bool { return keep && errors.Is(err, oauth.ErrAlreadyExists) }
 	for i := range f.ResourceServers {
 		rs := f.ResourceServers[i]
 		if rs.ID == "" {
@@ -283,7 +295,7 @@ func Load(ctx context.Context, s oauth.Store, f *File, r io.Reader, now time.Tim
 		if rs.TokenLifetime == 0 {
 			rs.TokenLifetime = 86400
 		}
-		if err := s.CreateResourceServer(ctx, &rs); err != nil {
+		if err := s.CreateResourceServer(ctx, &rs); err != nil && !exists(err) {
 			return fmt.Errorf("seed: resource server %q: %w", rs.Identifier, err)
 		}
 	}
@@ -292,7 +304,7 @@ func Load(ctx context.Context, s oauth.Store, f *File, r io.Reader, now time.Tim
 		if sc.ClientSecret != "" {
 			c.SecretHash = oauth.HashToken(sc.ClientSecret)
 		}
-		if err := s.CreateClient(ctx, &c); err != nil {
+		if err := s.CreateClient(ctx, &c); err != nil && !exists(err) {
 			return fmt.Errorf("seed: client %q: %w", c.ClientID, err)
 		}
 	}
@@ -304,12 +316,17 @@ func Load(ctx context.Context, s oauth.Store, f *File, r io.Reader, now time.Tim
 			}
 			g.ID = "cgr_" + id
 		}
-		if err := s.CreateClientGrant(ctx, &g); err != nil {
+		if err := s.CreateClientGrant(ctx, &g); err != nil && !exists(err) {
 			return fmt.Errorf("seed: client grant %q/%q: %w", g.ClientID, g.Audience, err)
 		}
 	}
 	for _, su := range f.Users {
 		u := su.User
+		if keep {
+			if _, err := s.UserByEmail(ctx, u.Email); err == nil {
+				continue
+			}
+		}
 		if u.UserID == "" {
 			id, err := oauth.NewID(r)
 			if err != nil {
@@ -325,7 +342,7 @@ func Load(ctx context.Context, s oauth.Store, f *File, r io.Reader, now time.Tim
 		if u.CreatedAt.IsZero() {
 			u.CreatedAt = now
 		}
-		if err := s.CreateUser(ctx, &u); err != nil {
+		if err := s.CreateUser(ctx, &u); err != nil && !exists(err) {
 			return fmt.Errorf("seed: user %q: %w", u.Email, err)
 		}
 	}

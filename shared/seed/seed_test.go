@@ -141,4 +141,11 @@ func TestLoadReportsDuplicates(t *testing.T) {
 	if err := seed.Load(ctx, store, doc, rand.Reader, time.Now()); !errors.Is(err, oauth.ErrAlreadyExists) {
 		t.Fatalf("second Load = %v, want ErrAlreadyExists", err)
 	}
+	if err := seed.LoadMissing(ctx, store, doc, rand.Reader, time.Now()); err != nil {
+		t.Fatalf("LoadMissing over a seeded store = %v, want nil", err)
+	}
+	users, err := store.Users(ctx)
+	if err != nil || len(users) != 1 {
+		t.Fatalf("LoadMissing left %d users (%v), want 1", len(users), err)
+	}
 }
