@@ -310,6 +310,8 @@ func TestTemplateEnvironmentIsWhatAWSDepsReads(t *testing.T) {
 			return ""
 		}
 		switch name {
+		case "KMS_KEY_ALG": // a literal in the template
+			return fmt.Sprint(vars[name])
 		case "CONFIG_CACHE_TTL":
 			return "30s"
 		case "ISSUER":

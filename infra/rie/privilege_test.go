@@ -1,0 +1,169 @@
+package rie_test
+
+import (
+	"fmt"
+	"maps"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/goccy/go-yaml"
+
+	"github.com/mrrt-auth/mrrt/infra/rie"
+	"github.com/mrrt-auth/mrrt/shared/app"
+)
+
+// logicalIDs are the template's names of the functions.
+var logicalIDs = map[app.Function]string{
+	app.Authorize:   "AuthorizeFunction",
+	app.Token:       "TokenFunction",
+	app.PolicyAdmin: "PolicyAdminFunction",
+}
+
+// grants reads a function's policy statements from template.yaml as
+// action -> resource kinds ("table", "index/GSI1", "signing", "mac",
+// "previous"). CloudFormation tags are dropped by the decoder; their
+// values name the resources.
+func grants(t *testing.T, f app.Function) map[string][]string {
+	t.Helper()
+	b, err := os.ReadFile("../../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tpl struct {
+		Resources map[string]struct {
+			Properties struct {
+				Policies []struct {
+					Statement []any `yaml:"Statement"`
+				} `yaml:"Policies"`
+			} `yaml:"Properties"`
+		} `yaml:"Resources"`
+	}
+	if err := yaml.Unmarshal(b, &tpl); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]string{}
+	for _, p := range tpl.Resources[logicalIDs[f]].Properties.Policies {
+		for _, st := range p.Statement {
+			// A conditional statement (!If [cond, statement, AWS::NoValue])
+			// counts as granted.
+			for _, m := range statements(st) {
+				if m["Effect"] != "Allow" {
+					continue
+				}
+				for _, action := range strs(m["Action"]) {
+					for _, r := range strs(m["Resource"]) {
+						if k := resourceKind(r); k != "" && !slices.Contains(out[action], k) {
+							out[action] = append(out[action], k)
+						}
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+func statements(v any) []map[string]any {
+	switch v := v.(type) {
+	case map[string]any:
+		return []map[string]any{v}
+	case []any:
+		var out []map[string]any
+		for _, e := range v {
+			out = append(out, statements(e)...)
+		}
+		return out
+	}
+	return nil
+}
+
+func strs(v any) []string {
+	switch v := v.(type) {
+	case string:
+		return []string{v}
+	case []any:
+		var out []string
+		for _, e := range v {
+			out = append(out, strs(e)...)
+		}
+		return out
+	}
+	return nil
+}
+
+func resourceKind(r string) string {
+	switch {
+	case r == "Table.Arn":
+		return "table"
+	case strings.HasPrefix(r, "${Table.Arn}/index/"):
+		return strings.TrimPrefix(r, "${Table.Arn}/")
+	case r == "RefreshTokenMacKey.Arn":
+		return "mac"
+	case r == "PreviousSigningKeyArns":
+		return "previous"
+	case strings.HasSuffix(r, "SigningKey.Arn") || r == "SigningKeyArn":
+		return "signing"
+	}
+	return ""
+}
+
+// checkLeastPrivilege holds the actions each function used while the
+// other subtests ran against its policy in template.yaml: a used action
+// that is not granted would fail in AWS with AccessDenied. Granted actions
+// that were not used are only logged: these tests may not reach them.
+func (s *stack) checkLeastPrivilege(t *testing.T) {
+	for _, f := range rie.Functions {
+		granted := grants(t, f)
+		if len(granted) == 0 {
+			t.Errorf("%s: no policy statements in template.yaml", logicalIDs[f])
+			continue
+		}
+		calls := s.proxies[f].Calls()
+		if len(calls) == 0 {
+			t.Errorf("%s made no AWS request: run the whole TestFunctionsUnderTheEmulator, not this subtest alone", f)
+			continue
+		}
+		used := map[string]bool{}
+		for _, c := range calls {
+			kind := c.Resource
+			if strings.HasPrefix(c.Action, "kms:") {
+				kind = s.keyKind(c.Resource)
+			}
+			key := c.Action + " on " + kind
+			if used[key] {
+				continue
+			}
+			used[key] = true
+			if !slices.Contains(granted[c.Action], kind) {
+				t.Errorf("%s used %s, which template.yaml does not grant it (grants: %v)", f, key, granted)
+			}
+		}
+		var unused []string
+		for _, action := range slices.Sorted(maps.Keys(granted)) {
+			for _, kind := range granted[action] {
+				if !used[action+" on "+kind] && kind != "previous" {
+					unused = append(unused, action+" on "+kind)
+				}
+			}
+		}
+		t.Logf("%s used: %v", f, slices.Sorted(maps.Keys(used)))
+		if len(unused) > 0 {
+			t.Logf("%s is granted but did not use here: %v", f, unused)
+		}
+	}
+}
+
+// keyKind names the key a KMS request's KeyId refers to.
+func (s *stack) keyKind(keyID string) string {
+	switch {
+	case keyID == "":
+		return "no key"
+	case keyID == s.keyName || strings.Contains(keyID, s.keyID):
+		return "signing"
+	case keyID == s.macName || strings.Contains(keyID, s.macID):
+		return "mac"
+	}
+	return fmt.Sprintf("unknown key %q", keyID)
+}
