@@ -25,6 +25,8 @@ var Routes = []string{
 	"GET /.well-known/jwks.json",
 	"GET /.well-known/openid-configuration",
 	"GET /.well-known/oauth-authorization-server",
+	"OPTIONS /oauth/token", // CORS preflight (cors.go)
+	"OPTIONS /oauth/revoke",
 }
 
 // Deps is what the token handler needs.
@@ -78,7 +80,9 @@ func NewHandler(d Deps) http.Handler {
 	h.mux.HandleFunc(Routes[2], h.serveJWKS)
 	h.mux.HandleFunc(Routes[3], h.serveMetadata)
 	h.mux.HandleFunc(Routes[4], h.serveMetadata)
-	return httpx.Recover(d.Logger)(h.mux)
+	h.mux.HandleFunc(Routes[5], servePreflight)
+	h.mux.HandleFunc(Routes[6], servePreflight)
+	return httpx.Recover(d.Logger)(cors(h.mux))
 }
 
 func (h *handler) serveToken(w http.ResponseWriter, r *http.Request) {
