@@ -6,10 +6,8 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"log/slog"
+	"net/http"
 	"os"
-	"time"
 
 	"github.com/mrrt-auth/mrrt/shared/app"
 	"github.com/mrrt-auth/mrrt/shared/awsdeps"
@@ -17,23 +15,14 @@ import (
 )
 
 func main() {
-	logger := lambdahttp.NewLogger(os.Stdout, slog.LevelInfo)
-	slog.SetDefault(logger)
-	// Load validates the environment and makes no network call: keys and
-	// configuration are fetched by the first request that needs them.
-	d, err := awsdeps.Load(context.Background(), os.Getenv)
-	if err != nil {
-		logger.Error("configuration error; function not started", slog.String("function", string(app.PolicyAdmin)), slog.Any("error", err))
-		os.Exit(1)
-	}
-	lambdahttp.Start(lambdahttp.LogRequests(logger, app.NewFunction(app.PolicyAdmin, app.Deps{
-		Store:          d.Store,
-		Signer:         d.Signer,
-		Issuer:         d.Issuer,
-		RefreshKeyFunc: d.RefreshKey,
-		AdminAudience:  d.AdminAudience,
-		Now:            time.Now,
-		Rand:           rand.Reader,
-		Logger:         logger,
-	})))
+	lambdahttp.Main(string(app.PolicyAdmin), func(ctx context.Context) (http.Handler, error) {
+		d, err := awsdeps.Load(ctx, os.Getenv)
+		if err != nil {
+			return nil, err
+		}
+		return app.PolicyAdminFunction(app.Deps{
+			Store: d.Store, Signer: d.Signer, RefreshKeyFunc: d.RefreshKey,
+			Issuer: d.Issuer, AdminAudience: d.AdminAudience,
+		}), nil
+	})
 }

@@ -21,7 +21,9 @@ import (
 
 // Deps is what every handler is built from.
 type Deps struct {
-	Store  oauth.Store
+	Store oauth.Store
+	// Signer signs tokens (token) and verifies admin tokens (policy-admin);
+	// the authorize handler does not use it.
 	Signer oauth.Signer
 	// Issuer is the public base URL, e.g. "http://127.0.0.1:8080" (no trailing slash).
 	Issuer string
@@ -34,9 +36,11 @@ type Deps struct {
 	AdminAudience string
 	// DefaultAudience is used by /authorize when a request names no API.
 	DefaultAudience string
-	Now             func() time.Time
-	Rand            io.Reader
-	Logger          *slog.Logger
+	// Now, Rand and Logger default to time.Now, crypto/rand and
+	// slog.Default() (as it is when the handler is built).
+	Now    func() time.Time
+	Rand   io.Reader
+	Logger *slog.Logger
 }
 
 func (d Deps) withDefaults() Deps {
@@ -141,25 +145,45 @@ func RoutesOf(f Function) []string {
 	return nil
 }
 
-// NewFunction returns the handler of function f, mounted on exactly its
-// routes (anything else is 404, as API Gateway would answer).
-func NewFunction(f Function, d Deps) http.Handler {
-	var h http.Handler
-	switch f {
-	case Authorize:
-		h = NewAuthorize(d)
-	case Token:
-		h = NewToken(d)
-	case PolicyAdmin:
-		h = NewPolicyAdmin(d)
-	default:
-		panic("app: unknown function " + string(f))
-	}
+// AuthorizeFunction, TokenFunction and PolicyAdminFunction are the
+// handlers of the three Lambda functions: each function's handler mounted
+// on exactly its routes (anything else is 404, as API Gateway would
+// answer). Each function's main calls its own constructor, which refers to
+// its own handler package only, so that the others' code is left out of
+// its binary.
+func AuthorizeFunction(d Deps) http.Handler {
+	return mount(authorize.Routes, NewAuthorize(d), d)
+}
+
+// TokenFunction: see AuthorizeFunction.
+func TokenFunction(d Deps) http.Handler { return mount(token.Routes, NewToken(d), d) }
+
+// PolicyAdminFunction: see AuthorizeFunction.
+func PolicyAdminFunction(d Deps) http.Handler {
+	return mount(policyadmin.Routes, NewPolicyAdmin(d), d)
+}
+
+func mount(routes []string, h http.Handler, d Deps) http.Handler {
 	mux := http.NewServeMux()
-	for _, p := range RoutesOf(f) {
+	for _, p := range routes {
 		mux.Handle(p, h)
 	}
 	return httpx.Recover(d.withDefaults().Logger)(mux)
+}
+
+// NewFunction returns the handler of function f, as its constructor
+// (AuthorizeFunction, ...) builds it. It refers to all three handlers: it
+// is for the dev server and the tests, not for the functions' mains.
+func NewFunction(f Function, d Deps) http.Handler {
+	switch f {
+	case Authorize:
+		return AuthorizeFunction(d)
+	case Token:
+		return TokenFunction(d)
+	case PolicyAdmin:
+		return PolicyAdminFunction(d)
+	}
+	panic("app: unknown function " + string(f))
 }
 
 // Routes serves all three functions on one router, as the API Gateway HTTP

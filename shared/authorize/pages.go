@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"regexp"
 	"strconv"
+	"sync"
 
 	"github.com/mrrt-auth/mrrt/shared/oauth"
 )
@@ -68,7 +69,23 @@ func formTarget(redirectURI string) string {
 	return ""
 }
 
-var pages = template.Must(template.New("").Parse(`
+// pages parses the templates on first use, not in a package initialiser:
+// binaries that link this package without serving it (the other
+// functions) then leave the template code out. (sync.OnceValue in a
+// package-level var would not: its initialiser refers to the parser.)
+func pages() *template.Template {
+	parsedPages.once.Do(func() {
+		parsedPages.t = template.Must(template.New("").Parse(pagesText))
+	})
+	return parsedPages.t
+}
+
+var parsedPages struct {
+	once sync.Once
+	t    *template.Template
+}
+
+const pagesText = `
 {{define "head"}}<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{.Title}}</title><style>` + css + `</style></head><body><main>
@@ -109,7 +126,7 @@ var pages = template.Must(template.New("").Parse(`
 {{define "signedout"}}{{template "head" .}}<h1>Signed out</h1>
 <p>You are signed out. You can close this window.</p>
 {{template "foot" .}}{{end}}
-`))
+`
 
 // page is the data of every template; each uses the fields it needs.
 type page struct {
@@ -128,7 +145,7 @@ type page struct {
 // (or widened by the caller).
 func (h *handler) renderPage(w http.ResponseWriter, status int, name string, p page) {
 	var buf bytes.Buffer
-	if err := pages.ExecuteTemplate(&buf, name, p); err != nil {
+	if err := pages().ExecuteTemplate(&buf, name, p); err != nil {
 		h.log.Error("render page", "page", name, "cause", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return

@@ -23,7 +23,8 @@
 // The AWS SDK reads its own variables (AWS_REGION, credentials,
 // AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_KMS, ...)
 // through config.LoadDefaultConfig, so the same binaries run against AWS,
-// LocalStack or the test servers. Load makes no network call: keys are
+// LocalStack or the test servers. Load (and LoadStore, its KMS-free
+// variant for the authorize function) makes no network call: keys are
 // fetched on first use.
 package awsdeps
 
@@ -58,9 +59,9 @@ const maxDynamoBackoff = 500 * time.Millisecond
 
 // Deps are the AWS-backed dependencies of the handlers.
 type Deps struct {
-	Store         oauth.Store  // DynamoDB, with configuration cached per instance
-	Signer        oauth.Signer // KMS; keys fetched on first use
-	RefreshKey    func(ctx context.Context) ([]byte, error)
+	Store         oauth.Store                               // DynamoDB, with configuration cached per instance
+	Signer        oauth.Signer                              // KMS; keys fetched on first use; nil from LoadStore
+	RefreshKey    func(ctx context.Context) ([]byte, error) // nil from LoadStore
 	Issuer        string
 	AdminAudience string
 }
@@ -68,42 +69,71 @@ type Deps struct {
 // Load reads the SDK configuration and the environment through getenv
 // (os.Getenv in production) and builds Deps, without any network call.
 func Load(ctx context.Context, getenv func(string) string) (*Deps, error) {
-	cfg, err := config.LoadDefaultConfig(ctx)
+	cfg, err := defaultConfig(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("awsdeps: AWS config: %w", err)
+		return nil, err
 	}
 	return FromConfig(cfg, getenv)
+}
+
+// LoadStore is Load for a function that uses the store only (authorize):
+// it checks the same environment, so that every function fails alike on a
+// bad configuration, but builds no KMS client and leaves Signer and
+// RefreshKey nil, which keeps the KMS SDK out of that function's binary.
+func LoadStore(ctx context.Context, getenv func(string) string) (*Deps, error) {
+	cfg, err := defaultConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d, _, err := storeFromConfig(cfg, getenv)
+	return d, err
+}
+
+func defaultConfig(ctx context.Context) (aws.Config, error) {
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("awsdeps: AWS config: %w", err)
+	}
+	return cfg, nil
 }
 
 // FromConfig is Load with an SDK configuration the caller built (tests add
 // middleware to it).
 func FromConfig(cfg aws.Config, getenv func(string) string) (*Deps, error) {
-	env, err := readEnv(getenv)
+	d, env, err := storeFromConfig(cfg, getenv)
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Region == "" {
-		return nil, errors.New("awsdeps: no AWS region: set AWS_REGION")
-	}
-	db := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
-		o.Retryer = retry.AddWithMaxBackoffDelay(o.Retryer, maxDynamoBackoff)
-	})
 	kc := kms.NewFromConfig(cfg)
 	current := []string{env.keyID}
 	if env.es256KeyID != "" {
 		current = append(current, env.es256KeyID)
 	}
-	signer, err := kmssigner.NewLazySigner(kc, env.keyAlg, current, env.previousKeyIDs)
-	if err != nil {
+	if d.Signer, err = kmssigner.NewLazySigner(kc, env.keyAlg, current, env.previousKeyIDs); err != nil {
 		return nil, fmt.Errorf("awsdeps: %w", err)
 	}
+	d.RefreshKey = kmssigner.MACKey(kc, env.macKeyID, RefreshKeyLabel)
+	return d, nil
+}
+
+// storeFromConfig reads the environment and builds Deps without the KMS
+// members.
+func storeFromConfig(cfg aws.Config, getenv func(string) string) (*Deps, *env, error) {
+	env, err := readEnv(getenv)
+	if err != nil {
+		return nil, nil, err
+	}
+	if cfg.Region == "" {
+		return nil, nil, errors.New("awsdeps: no AWS region: set AWS_REGION")
+	}
+	db := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		o.Retryer = retry.AddWithMaxBackoffDelay(o.Retryer, maxDynamoBackoff)
+	})
 	return &Deps{
 		Store:         cachestore.New(dynamostore.New(db, env.table), env.cacheTTL, time.Now),
-		Signer:        signer,
-		RefreshKey:    kmssigner.MACKey(kc, env.macKeyID, RefreshKeyLabel),
 		Issuer:        env.issuer,
 		AdminAudience: env.adminAudience,
-	}, nil
+	}, env, nil
 }
 
 type env struct {
