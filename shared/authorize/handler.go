@@ -130,6 +130,12 @@ func securityHeaders(next http.Handler) http.Handler {
 
 // serveAuthorize is GET /authorize.
 func (h *handler) serveAuthorize(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		// ServeMux routes HEAD to GET patterns; a HEAD must not mint a code.
+		w.Header().Set("Allow", http.MethodGet)
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		return
+	}
 	req, err := h.parseRequest(r.Context(), r.URL.RawQuery)
 	if err != nil {
 		h.fail(w, r, req, err, http.StatusFound)

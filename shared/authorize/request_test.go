@@ -288,3 +288,17 @@ func TestMachineOnlyAudienceIsRefused(t *testing.T) {
 		})
 	}
 }
+
+func TestHeadNeverMintsACode(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser(t)
+	e.wantCode(t, b.loginAs(query(), alice, alicePW), spaCB, "st-123", http.StatusSeeOther)
+	req, err := http.NewRequest(http.MethodHead, e.srv.URL+"/authorize?"+query().Encode(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := b.do(req)
+	if r.status != http.StatusMethodNotAllowed || r.header.Get("Location") != "" {
+		t.Fatalf("HEAD /authorize with a session: status %d, Location %q; want 405 and no redirect", r.status, r.header.Get("Location"))
+	}
+}
