@@ -15,7 +15,6 @@ package cachestore
 import (
 	"context"
 	"errors"
-	"slices"
 	"sync"
 	"time"
 
@@ -56,9 +55,9 @@ func New(s oauth.Store, ttl time.Duration, now func() time.Time) *Store {
 		ttl:         ttl,
 		notFoundTTL: min(ttl, NotFoundTTL),
 		now:         now,
-		clients:     newCache[string](copyClient),
-		apis:        newCache[string](copyResourceServer),
-		grants:      newCache[grantKey](copyClientGrant),
+		clients:     newCache[string]((*oauth.Client).Clone),
+		apis:        newCache[string]((*oauth.ResourceServer).Clone),
+		grants:      newCache[grantKey]((*oauth.ClientGrant).Clone),
 	}
 }
 
@@ -218,29 +217,4 @@ func (c *cache[K, V]) dropAll() {
 	defer c.mu.Unlock()
 	clear(c.entries)
 	c.gen++
-}
-
-// Deep copies; slices.Clone keeps nil as nil and empty as empty.
-
-func copyClient(c *oauth.Client) *oauth.Client {
-	out := *c
-	out.Callbacks = slices.Clone(c.Callbacks)
-	out.GrantTypes = slices.Clone(c.GrantTypes)
-	out.RefreshToken.Policies = slices.Clone(c.RefreshToken.Policies)
-	for i := range out.RefreshToken.Policies {
-		out.RefreshToken.Policies[i].Scope = slices.Clone(out.RefreshToken.Policies[i].Scope)
-	}
-	return &out
-}
-
-func copyResourceServer(rs *oauth.ResourceServer) *oauth.ResourceServer {
-	out := *rs
-	out.Scopes = slices.Clone(rs.Scopes)
-	return &out
-}
-
-func copyClientGrant(g *oauth.ClientGrant) *oauth.ClientGrant {
-	out := *g
-	out.Scope = slices.Clone(g.Scope)
-	return &out
 }

@@ -118,7 +118,7 @@ func (s *Store) Client(_ context.Context, clientID string) (*oauth.Client, error
 	if !ok {
 		return nil, fmt.Errorf("memstore: client %q: %w", clientID, oauth.ErrNotFound)
 	}
-	return copyClient(c), nil
+	return c.Clone(), nil
 }
 
 func (s *Store) Clients(_ context.Context) ([]*oauth.Client, error) {
@@ -127,7 +127,7 @@ func (s *Store) Clients(_ context.Context) ([]*oauth.Client, error) {
 	if err := s.fault("Clients"); err != nil {
 		return nil, err
 	}
-	return sortedValues(s.clients, copyClient, func(c *oauth.Client) string { return c.ClientID }), nil
+	return sortedValues(s.clients, (*oauth.Client).Clone, func(c *oauth.Client) string { return c.ClientID }), nil
 }
 
 func (s *Store) CreateClient(_ context.Context, c *oauth.Client) error {
@@ -139,7 +139,7 @@ func (s *Store) CreateClient(_ context.Context, c *oauth.Client) error {
 	if _, ok := s.clients[c.ClientID]; ok {
 		return fmt.Errorf("memstore: create client %q: %w", c.ClientID, oauth.ErrAlreadyExists)
 	}
-	s.clients[c.ClientID] = copyClient(c)
+	s.clients[c.ClientID] = c.Clone()
 	return nil
 }
 
@@ -152,7 +152,7 @@ func (s *Store) UpdateClient(_ context.Context, c *oauth.Client) error {
 	if _, ok := s.clients[c.ClientID]; !ok {
 		return fmt.Errorf("memstore: update client %q: %w", c.ClientID, oauth.ErrNotFound)
 	}
-	s.clients[c.ClientID] = copyClient(c)
+	s.clients[c.ClientID] = c.Clone()
 	return nil
 }
 
@@ -181,7 +181,7 @@ func (s *Store) ResourceServer(_ context.Context, identifier string) (*oauth.Res
 	if !ok {
 		return nil, fmt.Errorf("memstore: resource server %q: %w", identifier, oauth.ErrNotFound)
 	}
-	return copyResourceServer(rs), nil
+	return rs.Clone(), nil
 }
 
 func (s *Store) ResourceServers(_ context.Context) ([]*oauth.ResourceServer, error) {
@@ -190,7 +190,7 @@ func (s *Store) ResourceServers(_ context.Context) ([]*oauth.ResourceServer, err
 	if err := s.fault("ResourceServers"); err != nil {
 		return nil, err
 	}
-	return sortedValues(s.resourceServers, copyResourceServer, func(rs *oauth.ResourceServer) string { return rs.Identifier }), nil
+	return sortedValues(s.resourceServers, (*oauth.ResourceServer).Clone, func(rs *oauth.ResourceServer) string { return rs.Identifier }), nil
 }
 
 func (s *Store) CreateResourceServer(_ context.Context, rs *oauth.ResourceServer) error {
@@ -202,7 +202,7 @@ func (s *Store) CreateResourceServer(_ context.Context, rs *oauth.ResourceServer
 	if _, ok := s.resourceServers[rs.Identifier]; ok {
 		return fmt.Errorf("memstore: create resource server %q: %w", rs.Identifier, oauth.ErrAlreadyExists)
 	}
-	s.resourceServers[rs.Identifier] = copyResourceServer(rs)
+	s.resourceServers[rs.Identifier] = rs.Clone()
 	return nil
 }
 
@@ -215,7 +215,7 @@ func (s *Store) UpdateResourceServer(_ context.Context, rs *oauth.ResourceServer
 	if _, ok := s.resourceServers[rs.Identifier]; !ok {
 		return fmt.Errorf("memstore: update resource server %q: %w", rs.Identifier, oauth.ErrNotFound)
 	}
-	s.resourceServers[rs.Identifier] = copyResourceServer(rs)
+	s.resourceServers[rs.Identifier] = rs.Clone()
 	return nil
 }
 
@@ -244,7 +244,7 @@ func (s *Store) ClientGrantFor(_ context.Context, clientID, audience string) (*o
 	if !ok {
 		return nil, fmt.Errorf("memstore: client grant of %q for %q: %w", clientID, audience, oauth.ErrNotFound)
 	}
-	return copyClientGrant(s.grants[id]), nil
+	return s.grants[id].Clone(), nil
 }
 
 func (s *Store) ClientGrant(_ context.Context, id string) (*oauth.ClientGrant, error) {
@@ -257,7 +257,7 @@ func (s *Store) ClientGrant(_ context.Context, id string) (*oauth.ClientGrant, e
 	if !ok {
 		return nil, fmt.Errorf("memstore: client grant %q: %w", id, oauth.ErrNotFound)
 	}
-	return copyClientGrant(g), nil
+	return g.Clone(), nil
 }
 
 func (s *Store) ClientGrants(_ context.Context) ([]*oauth.ClientGrant, error) {
@@ -266,7 +266,7 @@ func (s *Store) ClientGrants(_ context.Context) ([]*oauth.ClientGrant, error) {
 	if err := s.fault("ClientGrants"); err != nil {
 		return nil, err
 	}
-	return sortedValues(s.grants, copyClientGrant, func(g *oauth.ClientGrant) string { return g.ID }), nil
+	return sortedValues(s.grants, (*oauth.ClientGrant).Clone, func(g *oauth.ClientGrant) string { return g.ID }), nil
 }
 
 func (s *Store) CreateClientGrant(_ context.Context, g *oauth.ClientGrant) error {
@@ -282,7 +282,7 @@ func (s *Store) CreateClientGrant(_ context.Context, g *oauth.ClientGrant) error
 	if _, ok := s.grantIDs[k]; ok {
 		return fmt.Errorf("memstore: create client grant of %q for %q: %w", g.ClientID, g.Audience, oauth.ErrAlreadyExists)
 	}
-	s.grants[g.ID] = copyClientGrant(g)
+	s.grants[g.ID] = g.Clone()
 	s.grantIDs[k] = g.ID
 	return nil
 }
@@ -301,7 +301,7 @@ func (s *Store) UpdateClientGrant(_ context.Context, g *oauth.ClientGrant) error
 		// The (client, audience) index must stay valid; callers delete and recreate instead.
 		return fmt.Errorf("memstore: update client grant %q: client and audience cannot change", g.ID)
 	}
-	s.grants[g.ID] = copyClientGrant(g)
+	s.grants[g.ID] = g.Clone()
 	return nil
 }
 
@@ -334,7 +334,7 @@ func (s *Store) User(_ context.Context, userID string) (*oauth.User, error) {
 	if !ok {
 		return nil, fmt.Errorf("memstore: user %q: %w", userID, oauth.ErrNotFound)
 	}
-	return copyUser(u), nil
+	return u.Clone(), nil
 }
 
 func (s *Store) UserByEmail(_ context.Context, email string) (*oauth.User, error) {
@@ -348,7 +348,7 @@ func (s *Store) UserByEmail(_ context.Context, email string) (*oauth.User, error
 		// The email is personal data: keep it out of the error (and logs).
 		return nil, fmt.Errorf("memstore: user by email: %w", oauth.ErrNotFound)
 	}
-	return copyUser(s.users[id]), nil
+	return s.users[id].Clone(), nil
 }
 
 func (s *Store) Users(_ context.Context) ([]*oauth.User, error) {
@@ -357,7 +357,7 @@ func (s *Store) Users(_ context.Context) ([]*oauth.User, error) {
 	if err := s.fault("Users"); err != nil {
 		return nil, err
 	}
-	return sortedValues(s.users, copyUser, func(u *oauth.User) string { return u.UserID }), nil
+	return sortedValues(s.users, (*oauth.User).Clone, func(u *oauth.User) string { return u.UserID }), nil
 }
 
 func (s *Store) CreateUser(_ context.Context, u *oauth.User) error {
@@ -373,7 +373,7 @@ func (s *Store) CreateUser(_ context.Context, u *oauth.User) error {
 	if _, ok := s.userIDs[ek]; ok {
 		return fmt.Errorf("memstore: create user %q: email taken: %w", u.UserID, oauth.ErrAlreadyExists)
 	}
-	s.users[u.UserID] = copyUser(u)
+	s.users[u.UserID] = u.Clone()
 	s.userIDs[ek] = u.UserID
 	return nil
 }
@@ -396,7 +396,7 @@ func (s *Store) UpdateUser(_ context.Context, u *oauth.User) error {
 		delete(s.userIDs, oldKey)
 		s.userIDs[newKey] = u.UserID
 	}
-	s.users[u.UserID] = copyUser(u)
+	s.users[u.UserID] = u.Clone()
 	return nil
 }
 
@@ -427,7 +427,7 @@ func (s *Store) CreateCode(_ context.Context, c *oauth.AuthCode) error {
 	if _, ok := s.codes[c.Hash]; ok {
 		return fmt.Errorf("memstore: create code: %w", oauth.ErrAlreadyExists)
 	}
-	s.codes[c.Hash] = copyCode(c)
+	s.codes[c.Hash] = c.Clone()
 	return nil
 }
 
@@ -441,7 +441,7 @@ func (s *Store) Code(_ context.Context, hash string, now time.Time) (*oauth.Auth
 	if !ok || expired(c.ExpiresAt, now) {
 		return nil, fmt.Errorf("memstore: code: %w", oauth.ErrNotFound)
 	}
-	return copyCode(c), nil
+	return c.Clone(), nil
 }
 
 func (s *Store) RedeemCode(_ context.Context, hash string, f *oauth.Family, now time.Time) error {
@@ -462,7 +462,7 @@ func (s *Store) RedeemCode(_ context.Context, hash string, f *oauth.Family, now 
 		if _, ok := s.families[f.ID]; ok {
 			return fmt.Errorf("memstore: redeem code: family %q: %w", f.ID, oauth.ErrAlreadyExists)
 		}
-		s.putFamily(copyFamily(f))
+		s.putFamily(f.Clone())
 		c.FamilyID = f.ID
 	}
 	c.Used = true
@@ -490,7 +490,7 @@ func (s *Store) CreateFamily(_ context.Context, f *oauth.Family) error {
 	if _, ok := s.families[f.ID]; ok {
 		return fmt.Errorf("memstore: create family %q: %w", f.ID, oauth.ErrAlreadyExists)
 	}
-	s.putFamily(copyFamily(f))
+	s.putFamily(f.Clone())
 	return nil
 }
 
@@ -504,7 +504,7 @@ func (s *Store) Family(_ context.Context, id string) (*oauth.Family, error) {
 	if !ok {
 		return nil, fmt.Errorf("memstore: family %q: %w", id, oauth.ErrNotFound)
 	}
-	return copyFamily(f), nil
+	return f.Clone(), nil
 }
 
 func (s *Store) FamiliesByUser(_ context.Context, userID string) ([]*oauth.Family, error) {
@@ -516,7 +516,7 @@ func (s *Store) FamiliesByUser(_ context.Context, userID string) ([]*oauth.Famil
 	ids := s.userFamilies[userID]
 	out := make([]*oauth.Family, 0, len(ids))
 	for id := range ids {
-		out = append(out, copyFamily(s.families[id]))
+		out = append(out, s.families[id].Clone())
 	}
 	slices.SortFunc(out, func(a, b *oauth.Family) int {
 		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
@@ -623,7 +623,7 @@ func (s *Store) Consent(_ context.Context, userID, clientID, audience string) (*
 	if !ok {
 		return nil, fmt.Errorf("memstore: consent of %q to %q for %q: %w", userID, clientID, audience, oauth.ErrNotFound)
 	}
-	return copyConsent(c), nil
+	return c.Clone(), nil
 }
 
 func (s *Store) PutConsent(_ context.Context, c *oauth.Consent) error {
@@ -632,7 +632,7 @@ func (s *Store) PutConsent(_ context.Context, c *oauth.Consent) error {
 	if err := s.fault("PutConsent"); err != nil {
 		return err
 	}
-	s.consents[consentKey{c.UserID, c.ClientID, c.Audience}] = copyConsent(c)
+	s.consents[consentKey{c.UserID, c.ClientID, c.Audience}] = c.Clone()
 	return nil
 }
 
