@@ -1,0 +1,320 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// invocationPath is where the emulator takes invocations.
+const invocationPath = "/2015-03-31/functions/function/invocations"
+
+// The emulator's log lines a run reads (aws-lambda-rie, internal/lambda).
+// Its REPORT line's "Init Duration" only times handing the init to the
+// sandbox, which is asynchronous; the real init (runtime process started
+// until it asks for its first event) is rapid's INIT REPORT line.
+var (
+	initReport  = regexp.MustCompile(`INIT REPORT\(durationMs: ([0-9.]+)\)`)
+	invokeDone  = regexp.MustCompile(`INVOKE RTDONE\(status: ([a-z]+),.* duration: ([0-9.]+)ms\)`)
+	endReport   = regexp.MustCompile(`^REPORT RequestId: `)
+	functionErr = regexp.MustCompile(`"level":"ERROR"`)
+)
+
+// sample is one cold start.
+type sample struct {
+	initMS        float64 // runtime process start until its first /next
+	firstInvokeMS float64 // first invocation inside the runtime
+	firstRespMS   float64 // first invocation as the caller sees it, init included
+	warmInvokeMS  float64 // second invocation inside the runtime
+	peakRSSKB     int64   // the runtime process's VmHWM after both invocations
+	status        int     // HTTP status in the function's first response
+	errorLog      string  // the first ERROR line the function logged, if any
+}
+
+// coldStart starts the emulator with bootstrap, sends event twice and
+// reads the timings from the emulator's log.
+func coldStart(ctx context.Context, rie, bootstrap string, env []string, event []byte) (sample, error) {
+	var s sample
+	apiPort, err := freePort()
+	if err != nil {
+		return s, err
+	}
+	rtPort, err := freePort()
+	if err != nil {
+		return s, err
+	}
+	addr := "127.0.0.1:" + apiPort
+	// Both addresses on loopback: the emulator's defaults listen on all
+	// interfaces.
+	p, err := startProcessEnv("aws-lambda-rie", env, rie,
+		"--runtime-interface-emulator-address", addr,
+		"--runtime-api-address", "127.0.0.1:"+rtPort,
+		bootstrap)
+	if err != nil {
+		return s, err
+	}
+	defer p.stop()
+	if err := waitListening(ctx, p, addr); err != nil {
+		return s, err
+	}
+
+	// The emulator starts the runtime on the first invocation.
+	t0 := time.Now()
+	first, _, err := invoke(ctx, addr, event)
+	s.firstRespMS = float64(time.Since(t0).Microseconds()) / 1000
+	if err != nil {
+		return s, fmt.Errorf("first invocation: %w\n%s", err, p.log)
+	}
+	s.status = first
+	lines, err := p.waitFor(ctx, 1)
+	if err != nil {
+		return s, err
+	}
+	if _, _, err := invoke(ctx, addr, event); err != nil {
+		return s, fmt.Errorf("second invocation: %w\n%s", err, p.log)
+	}
+	more, err := p.waitFor(ctx, 1)
+	if err != nil {
+		return s, err
+	}
+	if s.peakRSSKB, err = runtimePeakRSS(p.cmd.Process.Pid, bootstrap); err != nil {
+		return s, err
+	}
+
+	if err := parseLog(&s, append(lines, more...)); err != nil {
+		return s, fmt.Errorf("%w:\n%s", err, p.log)
+	}
+	return s, nil
+}
+
+// parseLog reads a run's init and invocation durations, and the first
+// ERROR line the function logged, from the emulator's output.
+func parseLog(s *sample, lines []string) error {
+	var initSeen bool
+	var durations []float64
+	for _, l := range lines {
+		if m := initReport.FindStringSubmatch(l); m != nil {
+			s.initMS, _ = strconv.ParseFloat(m[1], 64)
+			initSeen = true
+		}
+		if m := invokeDone.FindStringSubmatch(l); m != nil {
+			if m[1] != "success" {
+				return fmt.Errorf("invocation status %s", m[1])
+			}
+			d, _ := strconv.ParseFloat(m[2], 64)
+			durations = append(durations, d)
+		}
+		if s.errorLog == "" && functionErr.MatchString(l) {
+			s.errorLog = l
+		}
+	}
+	if !initSeen || len(durations) != 2 {
+		return fmt.Errorf("emulator log without INIT REPORT and two INVOKE RTDONE lines")
+	}
+	s.firstInvokeMS, s.warmInvokeMS = durations[0], durations[1]
+	return nil
+}
+
+// runtimePeakRSS returns the peak resident set (VmHWM, kB) of the
+// emulator's child process running bootstrap: the function's memory, which
+// the emulator's own REPORT line does not measure (it repeats the
+// configured size).
+func runtimePeakRSS(emulatorPID int, bootstrap string) (int64, error) {
+	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", emulatorPID))
+	if err != nil {
+		return 0, err
+	}
+	for _, t := range tasks {
+		b, err := os.ReadFile(t)
+		if err != nil {
+			continue
+		}
+		for _, pid := range strings.Fields(string(b)) {
+			if exe, err := os.Readlink("/proc/" + pid + "/exe"); err != nil || exe != bootstrap {
+				continue
+			}
+			status, err := os.ReadFile("/proc/" + pid + "/status")
+			if err != nil {
+				return 0, err
+			}
+			for _, line := range strings.Split(string(status), "\n") {
+				if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+					return strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+				}
+			}
+		}
+	}
+	return 0, fmt.Errorf("no runtime process %s under the emulator (pid %d)", bootstrap, emulatorPID)
+}
+
+// waitListening waits until the emulator accepts connections.
+func waitListening(ctx context.Context, p *process, addr string) error {
+	deadline := time.Now().Add(startTimeout)
+	for time.Now().Before(deadline) {
+		select {
+		case <-p.exited:
+			return fmt.Errorf("aws-lambda-rie exited at start:\n%s", p.log)
+		case <-ctx.Done():
+			return ctx.Err()
+		default:
+		}
+		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			c.Close()
+			return nil
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return fmt.Errorf("aws-lambda-rie did not listen on %s within %v:\n%s", addr, startTimeout, p.log)
+}
+
+// waitFor collects output lines until n REPORT lines (one per finished
+// invocation) have passed.
+func (p *process) waitFor(ctx context.Context, n int) ([]string, error) {
+	var out []string
+	timeout := time.After(startTimeout)
+	for n > 0 {
+		select {
+		case l := <-p.lines:
+			out = append(out, l)
+			if endReport.MatchString(l) {
+				n--
+			}
+		case <-p.exited:
+			return out, fmt.Errorf("aws-lambda-rie exited:\n%s", p.log)
+		case <-ctx.Done():
+			return out, ctx.Err()
+		case <-timeout:
+			return out, fmt.Errorf("no REPORT line from the emulator within %v:\n%s", startTimeout, p.log)
+		}
+	}
+	return out, nil
+}
+
+// invoke posts event and returns the status code and body of the
+// function's API Gateway response. A function error (HTTP 200 with
+// errorType) is an error.
+func invoke(ctx context.Context, addr string, event []byte) (int, string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+invocationPath, bytes.NewReader(event))
+	if err != nil {
+		return 0, "", err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return 0, "", err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return 0, "", fmt.Errorf("emulator answered %d: %.500s", resp.StatusCode, b)
+	}
+	var out struct {
+		StatusCode      int    `json:"statusCode"`
+		Body            string `json:"body"`
+		IsBase64Encoded bool   `json:"isBase64Encoded"`
+		ErrorType       string `json:"errorType"`
+	}
+	if err := json.Unmarshal(b, &out); err != nil {
+		return 0, "", fmt.Errorf("not an API Gateway response: %.500s", b)
+	}
+	if out.ErrorType != "" || out.StatusCode == 0 {
+		return 0, "", fmt.Errorf("function error: %.500s", b)
+	}
+	if out.IsBase64Encoded {
+		dec, err := base64.StdEncoding.DecodeString(out.Body)
+		if err != nil {
+			return 0, "", fmt.Errorf("response body: %w", err)
+		}
+		out.Body = string(dec)
+	}
+	return out.StatusCode, out.Body, nil
+}
+
+// mintAdminToken gets an access token for the admin API from the token
+// function (client credentials of the seed's admin-cli client), so that
+// the policy-admin function's event carries a token its keys verify and
+// the measured invocation is a real one rather than a 401.
+func mintAdminToken(ctx context.Context, rie, tokenBootstrap string, env []string) (string, error) {
+	apiPort, err := freePort()
+	if err != nil {
+		return "", err
+	}
+	rtPort, err := freePort()
+	if err != nil {
+		return "", err
+	}
+	addr := "127.0.0.1:" + apiPort
+	p, err := startProcessEnv("aws-lambda-rie", env, rie,
+		"--runtime-interface-emulator-address", addr, "--runtime-api-address", "127.0.0.1:"+rtPort, tokenBootstrap)
+	if err != nil {
+		return "", err
+	}
+	defer p.stop()
+	if err := waitListening(ctx, p, addr); err != nil {
+		return "", err
+	}
+	form := url.Values{
+		"grant_type":    {"client_credentials"},
+		"client_id":     {adminClientID},
+		"client_secret": {adminClientSecret},
+		"audience":      {issuer + "/api/v2/"},
+	}.Encode()
+	event, err := json.Marshal(map[string]any{
+		"version": "2.0", "routeKey": "POST /oauth/token", "rawPath": "/oauth/token", "rawQueryString": "",
+		"headers": map[string]string{"content-type": "application/x-www-form-urlencoded", "host": "auth.example.com"},
+		"requestContext": map[string]any{
+			"http":      map[string]string{"method": "POST", "path": "/oauth/token", "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "coldstart"},
+			"requestId": "coldstart-admin-token", "routeKey": "POST /oauth/token", "stage": "$default", "domainName": "auth.example.com",
+		},
+		"body": form, "isBase64Encoded": false,
+	})
+	if err != nil {
+		return "", err
+	}
+	status, body, err := invoke(ctx, addr, event)
+	if err != nil {
+		return "", fmt.Errorf("admin token: %w\n%s", err, p.log)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.Unmarshal([]byte(body), &tok); status != http.StatusOK || err != nil || tok.AccessToken == "" {
+		return "", fmt.Errorf("admin token: token function answered %d: %.300s", status, body)
+	}
+	return tok.AccessToken, nil
+}
+
+// withBearer returns event with its Authorization header (any case)
+// replaced by a bearer token.
+func withBearer(event []byte, token string) ([]byte, error) {
+	var ev map[string]any
+	if err := json.Unmarshal(event, &ev); err != nil {
+		return nil, fmt.Errorf("event: %w", err)
+	}
+	headers, _ := ev["headers"].(map[string]any)
+	if headers == nil {
+		headers = map[string]any{}
+	}
+	for k := range headers {
+		if strings.EqualFold(k, "authorization") {
+			delete(headers, k)
+		}
+	}
+	headers["authorization"] = "Bearer " + token
+	ev["headers"] = headers
+	return json.Marshal(ev)
+}

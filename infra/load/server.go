@@ -1,0 +1,250 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// startTimeout bounds how long the dev server may take to answer.
+const startTimeout = 30 * time.Second
+
+// devServer is the dev server this run built and started.
+type devServer struct {
+	url    string
+	dir    string // temporary: binary, seed, DATA_DIR
+	cmd    *exec.Cmd
+	log    *tail
+	exited chan struct{}
+}
+
+// startDevServer builds ./infra/devserver and runs it as `make run` would,
+// but on a free 127.0.0.1 port, with a copy of the default seed whose APIs
+// all sign with alg and a fresh DATA_DIR.
+func startDevServer(ctx context.Context, alg string) (*devServer, error) {
+	root, err := moduleRoot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "mrrt-load-")
+	if err != nil {
+		return nil, err
+	}
+	s := &devServer{dir: dir, log: &tail{max: 16 << 10}}
+	ok := false
+	defer func() {
+		if !ok {
+			s.stop()
+		}
+	}()
+
+	bin := filepath.Join(dir, "devserver")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./infra/devserver")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("go build ./infra/devserver: %v\n%s", err, out)
+	}
+	seedPath := filepath.Join(dir, "seed.json")
+	if err := writeSeed(filepath.Join(root, "infra", "devserver", "seed.json"), seedPath, alg); err != nil {
+		return nil, err
+	}
+	// A free port can be taken between picking and binding it; that shows
+	// as an early exit, so try a few.
+	for attempt := 1; ; attempt++ {
+		err := s.start(ctx, root, bin, seedPath)
+		if err == nil {
+			break
+		}
+		if attempt == 3 || !errors.Is(err, errExited) {
+			return nil, err
+		}
+		s.log = &tail{max: 16 << 10}
+	}
+	ok = true
+	return s, nil
+}
+
+var errExited = errors.New("dev server exited at start")
+
+// start runs the built server on a free port and waits until it answers.
+func (s *devServer) start(ctx context.Context, root, bin, seedPath string) error {
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	addr := "127.0.0.1:" + port
+	s.url = "http://" + addr
+	s.exited = make(chan struct{})
+	s.cmd = exec.Command(bin)
+	s.cmd.Dir = root
+	s.cmd.Env = append(os.Environ(),
+		"ADDR="+addr,
+		"ISSUER=", // the default, http://ADDR
+		"SEED_FILE="+seedPath,
+		"DATA_DIR="+filepath.Join(s.dir, "data"),
+	)
+	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
+	if err := s.cmd.Start(); err != nil {
+		return err
+	}
+	go func(cmd *exec.Cmd, exited chan struct{}) {
+		cmd.Wait()
+		close(exited)
+	}(s.cmd, s.exited)
+	return s.waitReady(ctx)
+}
+
+// waitReady polls the discovery document until the server answers.
+func (s *devServer) waitReady(ctx context.Context) error {
+	client := &http.Client{Timeout: time.Second, Transport: newTransport(1)}
+	deadline := time.Now().Add(startTimeout)
+	for time.Now().Before(deadline) {
+		select {
+		case <-s.exited:
+			return fmt.Errorf("%w:\n%s", errExited, s.log)
+		case <-ctx.Done():
+			return ctx.Err()
+		default:
+		}
+		if resp, err := client.Get(s.url + "/.well-known/openid-configuration"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return fmt.Errorf("dev server did not answer within %v:\n%s", startTimeout, s.log)
+}
+
+// peakRSSMB is the server's VmHWM (peak resident set) in MiB.
+func (s *devServer) peakRSSMB() (float64, error) {
+	kb, err := vmHWM(s.cmd.Process.Pid)
+	if err != nil {
+		return 0, err
+	}
+	return round(float64(kb)/1024, 1), nil
+}
+
+// vmHWM reads the peak resident set size, in kB, of process pid.
+func vmHWM(pid int) (int64, error) {
+	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0, fmt.Errorf("peak RSS: %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			return strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+		}
+	}
+	return 0, errors.New("peak RSS: no VmHWM in /proc/PID/status")
+}
+
+// stop ends the server (SIGINT: it shuts down gracefully; SIGKILL if it
+// lingers) and removes the temporary directory.
+func (s *devServer) stop() {
+	if s.cmd != nil && s.cmd.Process != nil {
+		select {
+		case <-s.exited:
+		default:
+			s.cmd.Process.Signal(os.Interrupt)
+			select {
+			case <-s.exited:
+			case <-time.After(5 * time.Second):
+				s.cmd.Process.Kill()
+				<-s.exited
+			}
+		}
+	}
+	os.RemoveAll(s.dir)
+}
+
+// writeSeed copies the seed file at from to to, with every API's
+// signing_alg set to alg.
+func writeSeed(from, to, alg string) error {
+	b, err := os.ReadFile(from)
+	if err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return fmt.Errorf("seed %s: %w", from, err)
+	}
+	apis, _ := doc["resource_servers"].([]any)
+	if len(apis) == 0 {
+		return fmt.Errorf("seed %s: no resource_servers", from)
+	}
+	for _, a := range apis {
+		api, ok := a.(map[string]any)
+		if !ok {
+			return fmt.Errorf("seed %s: a resource server is not an object", from)
+		}
+		api["signing_alg"] = alg
+	}
+	out, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(to, out, 0o600)
+}
+
+// moduleRoot is the directory of the main module's go.mod.
+func moduleRoot(ctx context.Context) (string, error) {
+	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	mod := string(bytes.TrimSpace(out))
+	if mod == "" || mod == os.DevNull {
+		return "", errors.New("not inside the module: run from the repository")
+	}
+	return filepath.Dir(mod), nil
+}
+
+func freePort() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	_, port, err := net.SplitHostPort(ln.Addr().String())
+	return port, err
+}
+
+// tail keeps the last max bytes written to it: the server's log, shown
+// when it fails.
+type tail struct {
+	mu  sync.Mutex
+	max int
+	buf []byte
+}
+
+func (w *tail) Write(b []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf = append(w.buf, b...)
+	if over := len(w.buf) - w.max; over > 0 {
+		w.buf = append(w.buf[:0], w.buf[over:]...)
+	}
+	return len(b), nil
+}
+
+func (w *tail) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return string(w.buf)
+}
