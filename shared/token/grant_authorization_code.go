@@ -65,7 +65,7 @@ func (h *handler) exchangeCode(ctx context.Context, client *oauth.Client, form u
 		return nil, h.revokeCodeFamily(ctx, code, now)
 	}
 
-	api, err := h.api(ctx, code.Audience, oauth.Errorf(oauth.InvalidGrant, "the API of this authorization no longer exists"))
+	api, err := h.api(ctx, code.Audience, errCodeAPIGone)
 	if err != nil {
 		return nil, err
 	}

@@ -37,7 +37,7 @@ func (h *handler) clientCredentials(ctx context.Context, client *oauth.Client, f
 		return nil, err
 	}
 
-	api, err := h.api(ctx, audience, oauth.Errorf(oauth.InvalidTarget, "unknown audience"))
+	api, err := h.api(ctx, audience, errUnknownAudience)
 	if err != nil {
 		return nil, err
 	}

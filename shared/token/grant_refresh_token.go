@@ -59,7 +59,8 @@ func (h *handler) refresh(ctx context.Context, client *oauth.Client, form url.Va
 	}
 
 	// Parse: a token that fails here never reaches the store.
-	codec := newCodec(key)
+	codec := h.codecFor(key)
+	defer h.codecs.Put(codec)
 	presented, err := codec.decode(raw)
 	if err != nil {
 		return nil, errRefresh("invalid refresh token", err)
@@ -95,7 +96,7 @@ func (h *handler) refresh(ctx context.Context, client *oauth.Client, form url.Va
 	if err != nil {
 		return nil, err
 	}
-	api, err := h.api(ctx, audience, oauth.Errorf(oauth.InvalidTarget, "unknown audience"))
+	api, err := h.api(ctx, audience, errUnknownAudience)
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/mrrt-auth/mrrt/shared/httpx"
@@ -54,7 +55,9 @@ type handler struct {
 	log  *slog.Logger
 	mux  *http.ServeMux
 	jwks jwksCache
-	meta []byte // the discovery document, rendered once
+	// codecs pools refresh-token codecs (refresh_token_codec.go).
+	codecs sync.Pool
+	meta   []byte // the discovery document, rendered once
 }
 
 // NewHandler returns the handler for Routes. Nil Now, Rand and Logger
@@ -133,6 +136,13 @@ func audienceParam(form url.Values) (string, error) {
 	}
 	return res, nil
 }
+
+// Errors for an audience with no API, built once (they are copied by
+// WithCause, never modified).
+var (
+	errUnknownAudience = &oauth.Error{Code: oauth.InvalidTarget, Description: "unknown audience"}
+	errCodeAPIGone     = &oauth.Error{Code: oauth.InvalidGrant, Description: "the API of this authorization no longer exists"}
+)
 
 // api reads the resource server for audience; notFound is returned when
 // there is none.

@@ -1,6 +1,7 @@
 package token
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -74,11 +75,22 @@ func newRefreshToken(familyID string, r io.Reader) (refreshToken, error) {
 // codec holds one HMAC instance for a request: the three MACs of an
 // exchange (check, derive the successor, sign it) share it.
 type codec struct {
+	key []byte
 	mac hash.Hash
 	sum [sha256.Size]byte
 }
 
-func newCodec(key []byte) *codec { return &codec{mac: hmac.New(sha256.New, key)} }
+func newCodec(key []byte) *codec { return &codec{key: key, mac: hmac.New(sha256.New, key)} }
+
+// codecFor takes a codec for key from the handler's pool: hmac.New costs
+// several allocations per request. Return it with h.codecs.Put once no
+// slice of its sum is in use.
+func (h *handler) codecFor(key []byte) *codec {
+	if c, ok := h.codecs.Get().(*codec); ok && bytes.Equal(c.key, key) {
+		return c
+	}
+	return newCodec(key)
+}
 
 func (c *codec) hmac(label []byte, parts ...[]byte) []byte {
 	c.mac.Reset()
