@@ -29,6 +29,7 @@ import (
 const (
 	issuer     = "https://auth.example.com"
 	api        = "https://api.example.com"
+	billing    = "https://billing.example.com" // in the strict client's MRRT policy
 	callback   = "https://app.example.com/callback"
 	strictID   = "spa"        // public, rotating, leeway 0
 	leewayID   = "spa-leeway" // public, rotating, leeway 30 s
@@ -71,7 +72,9 @@ func newEndpoint(t testing.TB) *endpoint {
 			},
 		}
 	}
-	for _, c := range []*oauth.Client{public(strictID, 0), public(leewayID, 30), {
+	strict := public(strictID, 0)
+	strict.RefreshToken.Policies = []oauth.Policy{{Audience: billing, Scope: []string{"read:billing"}}}
+	for _, c := range []*oauth.Client{strict, public(leewayID, 30), {
 		ClientID: m2mID, Name: m2mID, AppType: oauth.AppTypeNonInteractive, GrantTypes: []string{oauth.GrantTypeClientCredentials},
 		TokenEndpointAuthMethod: oauth.AuthMethodClientSecretPost, SecretHash: oauth.HashToken(m2mSecret),
 	}} {
@@ -80,6 +83,10 @@ func newEndpoint(t testing.TB) *endpoint {
 	mustDo(t, "CreateResourceServer", e.deps.Store.CreateResourceServer(ctx, &oauth.ResourceServer{
 		Identifier: api, Name: "API", Scopes: []oauth.Scope{{Value: "read"}}, TokenLifetime: 600,
 		AllowOfflineAccess: true, SigningAlg: oauth.AlgRS256,
+	}))
+	mustDo(t, "CreateResourceServer", e.deps.Store.CreateResourceServer(ctx, &oauth.ResourceServer{
+		Identifier: billing, Name: "Billing", Scopes: []oauth.Scope{{Value: "read:billing"}}, TokenLifetime: 600,
+		SkipConsentForVerifiableFirstPartyClients: true, SigningAlg: oauth.AlgRS256,
 	}))
 	mustDo(t, "CreateClientGrant", e.deps.Store.CreateClientGrant(ctx, &oauth.ClientGrant{ID: "cg-1", ClientID: m2mID, Audience: api, Scope: []string{"read"}}))
 	e.secrets.Store(m2mSecret, true)
@@ -164,6 +171,12 @@ func (e *endpoint) refresh(t testing.TB, clientID, rt string) response {
 	return e.post(t, url.Values{"grant_type": {oauth.GrantTypeRefreshToken}, "client_id": {clientID}, "refresh_token": {rt}})
 }
 
+// refreshTo is an MRRT exchange for audience.
+func (e *endpoint) refreshTo(t testing.TB, clientID, rt, audience string) response {
+	t.Helper()
+	return e.post(t, url.Values{"grant_type": {oauth.GrantTypeRefreshToken}, "client_id": {clientID}, "refresh_token": {rt}, "audience": {audience}})
+}
+
 func (e *endpoint) clientCredentials(t testing.TB) response {
 	t.Helper()
 	return e.post(t, url.Values{
@@ -203,6 +216,17 @@ func TestTokenEndpointOnAWS(t *testing.T) {
 				var r response
 				got := e.counted(func() { r = e.refresh(t, strictID, rt) })
 				t.Logf("refresh_token grant: %v", got)
+				return withCounts(r, got)
+			}, map[string]int{"GetItem": 1, "UpdateItem": 1, "Sign": 1}},
+			{"a refresh exchange for another audience costs the same on a warm instance", func(t *testing.T) response {
+				first := e.refreshTo(t, strictID, e.refreshToken(t, strictID), billing) // warms the billing API's cache entry
+				wantStatus(t, "first exchange for billing", first, http.StatusOK)
+				var r response
+				got := e.counted(func() { r = e.refreshTo(t, strictID, first.str("refresh_token"), billing) })
+				t.Logf("refresh_token grant, other audience: %v", got)
+				if r.str("scope") != "read:billing" {
+					t.Errorf("scope %q, want the policy's read:billing", r.str("scope"))
+				}
 				return withCounts(r, got)
 			}, map[string]int{"GetItem": 1, "UpdateItem": 1, "Sign": 1}},
 			{"a code exchange costs one GetItem, one TransactWriteItems and one Sign", func(t *testing.T) response {
