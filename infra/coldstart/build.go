@@ -1,14 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+
+	"github.com/mrrt-auth/mrrt/shared/childproc"
 )
 
 // lambdaFlags are the build flags of `make build` (LAMBDA_FLAGS).
@@ -66,17 +66,7 @@ func findRIE(ctx context.Context, flagValue, dir string) (string, error) {
 }
 
 // moduleRoot is the directory of the main module's go.mod.
-func moduleRoot(ctx context.Context) (string, error) {
-	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	mod := string(bytes.TrimSpace(out))
-	if mod == "" || mod == os.DevNull {
-		return "", errors.New("not inside the module: run from the repository")
-	}
-	return filepath.Dir(mod), nil
-}
+var moduleRoot = childproc.ModuleRoot
 
 // hostArch is the architecture the bootstraps are run on here.
 func hostArch() string { return runtime.GOARCH }

@@ -5,9 +5,9 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mrrt-auth/mrrt/shared/childproc"
 )
 
 // invocationPath is where the emulator takes invocations.
@@ -47,11 +49,11 @@ type sample struct {
 // reads the timings from the emulator's log.
 func coldStart(ctx context.Context, rie, bootstrap string, env []string, event []byte) (sample, error) {
 	var s sample
-	apiPort, err := freePort()
+	apiPort, err := childproc.FreePort()
 	if err != nil {
 		return s, err
 	}
-	rtPort, err := freePort()
+	rtPort, err := childproc.FreePort()
 	if err != nil {
 		return s, err
 	}
@@ -89,7 +91,7 @@ func coldStart(ctx context.Context, rie, bootstrap string, env []string, event [
 	if err != nil {
 		return s, err
 	}
-	if s.peakRSSKB, err = runtimePeakRSS(p.cmd.Process.Pid, bootstrap); err != nil {
+	if s.peakRSSKB, err = runtimePeakRSS(p.proc.Cmd.Process.Pid, bootstrap); err != nil {
 		return s, err
 	}
 
@@ -161,22 +163,14 @@ func runtimePeakRSS(emulatorPID int, bootstrap string) (int64, error) {
 
 // waitListening waits until the emulator accepts connections.
 func waitListening(ctx context.Context, p *process, addr string) error {
-	deadline := time.Now().Add(startTimeout)
-	for time.Now().Before(deadline) {
-		select {
-		case <-p.exited:
-			return fmt.Errorf("aws-lambda-rie exited at start:\n%s", p.log)
-		case <-ctx.Done():
-			return ctx.Err()
-		default:
-		}
-		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-			c.Close()
-			return nil
-		}
-		time.Sleep(5 * time.Millisecond)
+	switch err := p.proc.WaitListening(ctx, addr, startTimeout); {
+	case errors.Is(err, childproc.ErrExited):
+		return fmt.Errorf("aws-lambda-rie exited at start:\n%s", p.log)
+	case errors.Is(err, childproc.ErrTimeout):
+		return fmt.Errorf("aws-lambda-rie did not listen on %s within %v:\n%s", addr, startTimeout, p.log)
+	default:
+		return err
 	}
-	return fmt.Errorf("aws-lambda-rie did not listen on %s within %v:\n%s", addr, startTimeout, p.log)
 }
 
 // waitFor collects output lines until n REPORT lines (one per finished
@@ -191,7 +185,7 @@ func (p *process) waitFor(ctx context.Context, n int) ([]string, error) {
 			if endReport.MatchString(l) {
 				n--
 			}
-		case <-p.exited:
+		case <-p.proc.Exited():
 			return out, fmt.Errorf("aws-lambda-rie exited:\n%s", p.log)
 		case <-ctx.Done():
 			return out, ctx.Err()
@@ -249,11 +243,11 @@ func invoke(ctx context.Context, addr string, event []byte) (int, string, error)
 // the policy-admin function's event carries a token its keys verify and
 // the measured invocation is a real one rather than a 401.
 func mintAdminToken(ctx context.Context, rie, tokenBootstrap string, env []string) (string, error) {
-	apiPort, err := freePort()
+	apiPort, err := childproc.FreePort()
 	if err != nil {
 		return "", err
 	}
-	rtPort, err := freePort()
+	rtPort, err := childproc.FreePort()
 	if err != nil {
 		return "", err
 	}

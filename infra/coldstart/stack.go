@@ -7,13 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -23,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 
+	"github.com/mrrt-auth/mrrt/shared/childproc"
 	"github.com/mrrt-auth/mrrt/shared/dynamostore"
 	"github.com/mrrt-auth/mrrt/shared/seed"
 )
@@ -63,7 +62,7 @@ func startStack(ctx context.Context, root, dir string) (s *stack, err error) {
 	if err != nil {
 		return nil, errors.New("moto_server is not on PATH; install it with: pip install 'moto[server]==5.2.1'")
 	}
-	port, err := freePort()
+	port, err := childproc.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -167,10 +166,9 @@ func awsConfig(endpoint string) aws.Config {
 // so that stopping it also ends its children (the emulator's runtime).
 type process struct {
 	name      string
-	cmd       *exec.Cmd
-	log       *tail
+	proc      *childproc.Process
+	log       *childproc.Tail
 	lines     chan string // every output line, for watchers; dropped when full
-	exited    chan struct{}
 	announced chan string
 }
 
@@ -182,17 +180,16 @@ func startProcess(name, bin string, args ...string) (*process, error) {
 func startProcessEnv(name string, env []string, bin string, args ...string) (*process, error) {
 	p := &process{
 		name:      name,
-		cmd:       exec.Command(bin, args...),
-		log:       &tail{max: 32 << 10},
+		log:       childproc.NewTail(32 << 10),
 		lines:     make(chan string, 1024),
-		exited:    make(chan struct{}),
 		announced: make(chan string, 1),
 	}
-	p.cmd.Env = env
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd := exec.Command(bin, args...)
+	cmd.Env = env
 	pr, pw := io.Pipe()
-	p.cmd.Stdout, p.cmd.Stderr = pw, pw
-	if err := p.cmd.Start(); err != nil {
+	cmd.Stdout, cmd.Stderr = pw, pw
+	var err error
+	if p.proc, err = childproc.StartGroup(cmd); err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
 	go func() {
@@ -215,9 +212,8 @@ func startProcessEnv(name string, env []string, bin string, args ...string) (*pr
 		io.Copy(io.Discard, pr)
 	}()
 	go func() {
-		p.cmd.Wait()
+		<-p.proc.Exited()
 		pw.Close()
-		close(p.exited)
 	}()
 	return p, nil
 }
@@ -225,22 +221,14 @@ func startProcessEnv(name string, env []string, bin string, args ...string) (*pr
 // waitHTTP polls url until it answers.
 func (p *process) waitHTTP(ctx context.Context, url string) error {
 	client := &http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(startTimeout)
-	for time.Now().Before(deadline) {
-		select {
-		case <-p.exited:
-			return fmt.Errorf("%s exited at start:\n%s", p.name, p.log)
-		case <-ctx.Done():
-			return ctx.Err()
-		default:
-		}
-		if resp, err := client.Get(url); err == nil {
-			resp.Body.Close()
-			return nil
-		}
-		time.Sleep(25 * time.Millisecond)
+	err := p.proc.Poll(ctx, startTimeout, 25*time.Millisecond, childproc.Answers(client, url, 0))
+	switch {
+	case errors.Is(err, childproc.ErrExited):
+		return fmt.Errorf("%s exited at start:\n%s", p.name, p.log)
+	case errors.Is(err, childproc.ErrTimeout):
+		return fmt.Errorf("%s did not answer within %v:\n%s", p.name, startTimeout, p.log)
 	}
-	return fmt.Errorf("%s did not answer within %v:\n%s", p.name, startTimeout, p.log)
+	return err
 }
 
 // waitAnnounced waits for the "listening on URL" line.
@@ -248,7 +236,7 @@ func (p *process) waitAnnounced(ctx context.Context) (string, error) {
 	select {
 	case url := <-p.announced:
 		return url, nil
-	case <-p.exited:
+	case <-p.proc.Exited():
 		return "", fmt.Errorf("%s exited at start:\n%s", p.name, p.log)
 	case <-ctx.Done():
 		return "", ctx.Err()
@@ -257,55 +245,7 @@ func (p *process) waitAnnounced(ctx context.Context) (string, error) {
 	}
 }
 
-// stop sends SIGTERM to the process group, then SIGKILL if it lingers.
-func (p *process) stop() {
-	select {
-	case <-p.exited:
-		return
-	default:
-	}
-	pgid := -p.cmd.Process.Pid
-	syscall.Kill(pgid, syscall.SIGTERM)
-	select {
-	case <-p.exited:
-	case <-time.After(5 * time.Second):
-		syscall.Kill(pgid, syscall.SIGKILL)
-		<-p.exited
-	}
-	// The emulator kills its runtime itself; make sure nothing of the
-	// group outlives it.
-	syscall.Kill(pgid, syscall.SIGKILL)
-}
-
-func freePort() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	_, port, err := net.SplitHostPort(ln.Addr().String())
-	return port, err
-}
-
-// tail keeps the last max bytes written to it.
-type tail struct {
-	mu  sync.Mutex
-	max int
-	buf []byte
-}
-
-func (w *tail) Write(b []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.buf = append(w.buf, b...)
-	if over := len(w.buf) - w.max; over > 0 {
-		w.buf = append(w.buf[:0], w.buf[over:]...)
-	}
-	return len(b), nil
-}
-
-func (w *tail) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return string(w.buf)
-}
+// stop sends SIGTERM to the process group, then SIGKILL if it lingers; the
+// emulator kills its runtime itself, and a last SIGKILL to the group makes
+// sure nothing of it outlives the emulator.
+func (p *process) stop() { p.proc.Stop(syscall.SIGTERM, 5*time.Second) }

@@ -23,6 +23,7 @@ var layers = map[string]int{
 	"shared/jws":         1,
 	"shared/httpx":       1,
 	"shared/password":    1,
+	"shared/childproc":   1,
 	"shared/token":       2,
 	"shared/authorize":   2,
 	"shared/policyadmin": 2,
@@ -41,7 +42,7 @@ var layers = map[string]int{
 
 // stdlibOnly packages may import only the standard library (and lower
 // packages of this module).
-var stdlibOnly = map[string]bool{"shared/oauth": true, "shared/jws": true, "shared/httpx": true}
+var stdlibOnly = map[string]bool{"shared/oauth": true, "shared/jws": true, "shared/httpx": true, "shared/childproc": true}
 
 // testOnly packages may be imported only from _test.go files.
 var testOnly = map[string]bool{"shared/oauthtest": true, "shared/awstest": true}

@@ -2,20 +2,20 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
+	"syscall"
 	"time"
+
+	"github.com/mrrt-auth/mrrt/shared/childproc"
 )
 
 // startTimeout bounds how long the dev server may take to answer.
@@ -23,18 +23,18 @@ const startTimeout = 30 * time.Second
 
 // devServer is the dev server this run built and started.
 type devServer struct {
-	url    string
-	dir    string // temporary: binary, seed, DATA_DIR
-	cmd    *exec.Cmd
-	log    *tail
-	exited chan struct{}
+	url  string
+	dir  string    // temporary: binary, seed, DATA_DIR
+	cmd  *exec.Cmd // the running server (its pid is measured)
+	proc *childproc.Process
+	log  *childproc.Tail
 }
 
 // startDevServer builds ./infra/devserver and runs it as `make run` would,
 // but on a free 127.0.0.1 port, with a copy of the default seed whose APIs
 // all sign with alg and a fresh DATA_DIR.
 func startDevServer(ctx context.Context, alg string) (*devServer, error) {
-	root, err := moduleRoot(ctx)
+	root, err := childproc.ModuleRoot(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -42,7 +42,7 @@ func startDevServer(ctx context.Context, alg string) (*devServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &devServer{dir: dir, log: &tail{max: 16 << 10}}
+	s := &devServer{dir: dir, log: childproc.NewTail(16 << 10)}
 	ok := false
 	defer func() {
 		if !ok {
@@ -70,7 +70,7 @@ func startDevServer(ctx context.Context, alg string) (*devServer, error) {
 		if attempt == 3 || !errors.Is(err, errExited) {
 			return nil, err
 		}
-		s.log = &tail{max: 16 << 10}
+		s.log = childproc.NewTail(16 << 10)
 	}
 	ok = true
 	return s, nil
@@ -80,53 +80,39 @@ var errExited = errors.New("dev server exited at start")
 
 // start runs the built server on a free port and waits until it answers.
 func (s *devServer) start(ctx context.Context, root, bin, seedPath string) error {
-	port, err := freePort()
+	addr, err := childproc.FreeAddr()
 	if err != nil {
 		return err
 	}
-	addr := "127.0.0.1:" + port
 	s.url = "http://" + addr
-	s.exited = make(chan struct{})
-	s.cmd = exec.Command(bin)
-	s.cmd.Dir = root
-	s.cmd.Env = append(os.Environ(),
+	cmd := exec.Command(bin)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(),
 		"ADDR="+addr,
 		"ISSUER=", // the default, http://ADDR
 		"SEED_FILE="+seedPath,
 		"DATA_DIR="+filepath.Join(s.dir, "data"),
 	)
-	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
-	if err := s.cmd.Start(); err != nil {
+	cmd.Stdout, cmd.Stderr = s.log, s.log
+	if s.proc, err = childproc.Start(cmd); err != nil {
 		return err
 	}
-	go func(cmd *exec.Cmd, exited chan struct{}) {
-		cmd.Wait()
-		close(exited)
-	}(s.cmd, s.exited)
+	s.cmd = cmd
 	return s.waitReady(ctx)
 }
 
 // waitReady polls the discovery document until the server answers.
 func (s *devServer) waitReady(ctx context.Context) error {
 	client := &http.Client{Timeout: time.Second, Transport: newTransport(1)}
-	deadline := time.Now().Add(startTimeout)
-	for time.Now().Before(deadline) {
-		select {
-		case <-s.exited:
-			return fmt.Errorf("%w:\n%s", errExited, s.log)
-		case <-ctx.Done():
-			return ctx.Err()
-		default:
-		}
-		if resp, err := client.Get(s.url + "/.well-known/openid-configuration"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
+	err := s.proc.Poll(ctx, startTimeout, 20*time.Millisecond,
+		childproc.Answers(client, s.url+"/.well-known/openid-configuration", http.StatusOK))
+	switch {
+	case errors.Is(err, childproc.ErrExited):
+		return fmt.Errorf("%w:\n%s", errExited, s.log)
+	case errors.Is(err, childproc.ErrTimeout):
+		return fmt.Errorf("dev server did not answer within %v:\n%s", startTimeout, s.log)
 	}
-	return fmt.Errorf("dev server did not answer within %v:\n%s", startTimeout, s.log)
+	return err
 }
 
 // peakRSSMB is the server's VmHWM (peak resident set) in MiB.
@@ -157,18 +143,8 @@ func vmHWM(pid int) (int64, error) {
 // stop ends the server (SIGINT: it shuts down gracefully; SIGKILL if it
 // lingers) and removes the temporary directory.
 func (s *devServer) stop() {
-	if s.cmd != nil && s.cmd.Process != nil {
-		select {
-		case <-s.exited:
-		default:
-			s.cmd.Process.Signal(os.Interrupt)
-			select {
-			case <-s.exited:
-			case <-time.After(5 * time.Second):
-				s.cmd.Process.Kill()
-				<-s.exited
-			}
-		}
+	if s.proc != nil {
+		s.proc.Stop(syscall.SIGINT, 5*time.Second)
 	}
 	os.RemoveAll(s.dir)
 }
@@ -200,51 +176,4 @@ func writeSeed(from, to, alg string) error {
 		return err
 	}
 	return os.WriteFile(to, out, 0o600)
-}
-
-// moduleRoot is the directory of the main module's go.mod.
-func moduleRoot(ctx context.Context) (string, error) {
-	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	mod := string(bytes.TrimSpace(out))
-	if mod == "" || mod == os.DevNull {
-		return "", errors.New("not inside the module: run from the repository")
-	}
-	return filepath.Dir(mod), nil
-}
-
-func freePort() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	_, port, err := net.SplitHostPort(ln.Addr().String())
-	return port, err
-}
-
-// tail keeps the last max bytes written to it: the server's log, shown
-// when it fails.
-type tail struct {
-	mu  sync.Mutex
-	max int
-	buf []byte
-}
-
-func (w *tail) Write(b []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.buf = append(w.buf, b...)
-	if over := len(w.buf) - w.max; over > 0 {
-		w.buf = append(w.buf[:0], w.buf[over:]...)
-	}
-	return len(b), nil
-}
-
-func (w *tail) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return string(w.buf)
 }

@@ -4,19 +4,21 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/mrrt-auth/mrrt/shared/childproc"
 )
 
 // InvocationPath is where the emulator takes invocations.
@@ -33,8 +35,7 @@ type Function struct {
 	// URL is the emulator's invocation endpoint.
 	URL string
 
-	cmd    *exec.Cmd
-	exited chan struct{}
+	proc   *childproc.Process
 	out    *lines
 	client *http.Client
 	mu     sync.Mutex // one invocation at a time, as in one execution environment
@@ -61,34 +62,29 @@ func Start(ctx context.Context, emulator, bootstrap string, env []string) (*Func
 	// A free port can be taken by someone else before the emulator binds
 	// it; that shows as an early exit, so try a few.
 	for range 3 {
-		invokeAddr, err := freeAddr()
+		invokeAddr, err := childproc.FreeAddr()
 		if err != nil {
 			return nil, err
 		}
-		runtimeAddr, err := freeAddr()
+		runtimeAddr, err := childproc.FreeAddr()
 		if err != nil {
 			return nil, err
 		}
 		f := &Function{
 			URL:    "http://" + invokeAddr + InvocationPath,
-			exited: make(chan struct{}),
 			out:    newLines(),
 			client: &http.Client{Timeout: 2 * time.Minute},
 		}
-		f.cmd = exec.Command(emulator,
+		cmd := exec.Command(emulator,
 			"--runtime-interface-emulator-address", invokeAddr,
 			"--runtime-api-address", runtimeAddr,
 			"--log-level", "info", // InitDuration reads an info line
 			bootstrap)
-		f.cmd.Env = env
-		f.cmd.Stdout, f.cmd.Stderr = f.out, f.out
-		if err := f.cmd.Start(); err != nil {
+		cmd.Env = env
+		cmd.Stdout, cmd.Stderr = f.out, f.out
+		if f.proc, err = childproc.Start(cmd); err != nil {
 			return nil, fmt.Errorf("rie: start %s: %w", emulator, err)
 		}
-		go func() {
-			f.cmd.Wait()
-			close(f.exited)
-		}()
 		if lastErr = f.waitListening(ctx, invokeAddr); lastErr == nil {
 			return f, nil
 		}
@@ -98,22 +94,14 @@ func Start(ctx context.Context, emulator, bootstrap string, env []string) (*Func
 }
 
 func (f *Function) waitListening(ctx context.Context, addr string) error {
-	deadline := time.Now().Add(startTimeout)
-	for time.Now().Before(deadline) {
-		select {
-		case <-f.exited:
-			return fmt.Errorf("rie: emulator exited at start:\n%s", f.Log())
-		case <-ctx.Done():
-			return ctx.Err()
-		default:
-		}
-		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-			c.Close()
-			return nil
-		}
-		time.Sleep(20 * time.Millisecond)
+	switch err := f.proc.WaitListening(ctx, addr, startTimeout); {
+	case errors.Is(err, childproc.ErrExited):
+		return fmt.Errorf("rie: emulator exited at start:\n%s", f.Log())
+	case errors.Is(err, childproc.ErrTimeout):
+		return fmt.Errorf("rie: emulator not listening on %s after %v:\n%s", addr, startTimeout, f.Log())
+	default:
+		return err
 	}
-	return fmt.Errorf("rie: emulator not listening on %s after %v:\n%s", addr, startTimeout, f.Log())
 }
 
 // Invocation is one invocation's result.
@@ -220,33 +208,12 @@ func (f *Function) JSONLines() []map[string]any {
 // Log is the output so far, as one string.
 func (f *Function) Log() string { return strings.Join(f.Lines(), "\n") }
 
-// Stop ends the emulator and its runtime process.
-func (f *Function) Stop() {
-	select {
-	case <-f.exited:
-		return
-	default:
-	}
-	f.cmd.Process.Signal(os.Interrupt)
-	select {
-	case <-f.exited:
-	case <-time.After(5 * time.Second):
-		f.cmd.Process.Kill()
-		<-f.exited
-	}
-}
+// Stop ends the emulator and its runtime process: SIGINT, then SIGKILL if
+// it lingers.
+func (f *Function) Stop() { f.proc.Stop(syscall.SIGINT, 5*time.Second) }
 
 // Exited is closed when the emulator has exited.
-func (f *Function) Exited() <-chan struct{} { return f.exited }
-
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
+func (f *Function) Exited() <-chan struct{} { return f.proc.Exited() }
 
 // lines collects written output line by line (bounded), and signals each
 // new line.

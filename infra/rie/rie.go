@@ -21,10 +21,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
-	"strings"
 
 	"github.com/mrrt-auth/mrrt/shared/app"
+	"github.com/mrrt-auth/mrrt/shared/childproc"
 )
 
 // EmulatorPackage is the Runtime Interface Emulator, at a pinned version,
@@ -42,7 +41,7 @@ var BuildFlags = []string{"-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w 
 // any module, so the project's go.mod is not touched; the Go build cache
 // makes later installs quick. It returns the binary's path.
 func InstallEmulator(ctx context.Context, dir string) (string, error) {
-	cmd := exec.CommandContext(ctx, goCommand(), "install", EmulatorPackage)
+	cmd := exec.CommandContext(ctx, childproc.GoCommand(), "install", EmulatorPackage)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GOBIN="+dir, "CGO_ENABLED=0", "GOFLAGS=-mod=mod", "GOWORK=off")
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -65,7 +64,7 @@ func BuildBootstraps(ctx context.Context, root, dir, goarch string) (map[app.Fun
 	for _, f := range Functions {
 		args = append(args, "./functions/"+string(f))
 	}
-	cmd := exec.CommandContext(ctx, goCommand(), args...)
+	cmd := exec.CommandContext(ctx, childproc.GoCommand(), args...)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+goarch, "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
@@ -87,22 +86,9 @@ func BuildBootstraps(ctx context.Context, root, dir, goarch string) (map[app.Fun
 
 // ModuleRoot is the directory of the main module's go.mod.
 func ModuleRoot(ctx context.Context) (string, error) {
-	out, err := exec.CommandContext(ctx, goCommand(), "env", "GOMOD").Output()
+	root, err := childproc.ModuleRoot(ctx)
 	if err != nil {
-		return "", fmt.Errorf("rie: go env GOMOD: %w", err)
+		return "", fmt.Errorf("rie: %w", err)
 	}
-	mod := strings.TrimSpace(string(out))
-	if mod == "" || mod == os.DevNull {
-		return "", fmt.Errorf("rie: not inside a module")
-	}
-	return filepath.Dir(mod), nil
-}
-
-// goCommand is the go command on PATH, else the one of this binary's
-// toolchain.
-func goCommand() string {
-	if p, err := exec.LookPath("go"); err == nil {
-		return p
-	}
-	return filepath.Join(runtime.GOROOT(), "bin", "go")
+	return root, nil
 }

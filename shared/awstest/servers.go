@@ -6,9 +6,10 @@ package awstest
 
 import (
 	"bufio"
+	"context"
+	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -16,11 +17,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mrrt-auth/mrrt/shared/childproc"
 )
 
 // MotoInstall is how to get moto_server when it is missing.
@@ -76,7 +79,7 @@ func StartMoto(t testing.TB) string {
 	// processes; a lost race shows as an early exit, so try a few ports.
 	var lastErr error
 	for range 3 {
-		port, err := freePort()
+		port, err := childproc.FreePort()
 		if err != nil {
 			t.Fatalf("awstest: free port: %v", err)
 		}
@@ -119,7 +122,7 @@ func StartKMS(t testing.TB) string {
 	case endpoint := <-p.announced:
 		t.Cleanup(p.stopAndReport(t))
 		return endpoint
-	case <-p.exited:
+	case <-p.proc.Exited():
 		t.Fatalf("awstest: localkms exited at start:\n%s", p.log.String())
 	case <-time.After(startTimeout):
 		p.stop()
@@ -169,10 +172,6 @@ func buildLocalKMS() (string, error) {
 		return build.bin, build.err
 	}
 	build.done = true
-	goCmd, err := exec.LookPath("go")
-	if err != nil {
-		goCmd = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
 	dir, err := os.MkdirTemp("", "awstest-localkms-")
 	if err != nil {
 		build.err = err
@@ -180,7 +179,7 @@ func buildLocalKMS() (string, error) {
 	}
 	build.dir = dir
 	bin := filepath.Join(dir, "localkms")
-	out, err := exec.Command(goCmd, "build", "-o", bin, localKMSPackage).CombinedOutput()
+	out, err := exec.Command(childproc.GoCommand(), "build", "-o", bin, localKMSPackage).CombinedOutput()
 	if err != nil {
 		build.err = fmt.Errorf("go build %s: %v\n%s", localKMSPackage, err, out)
 		return "", build.err
@@ -189,39 +188,27 @@ func buildLocalKMS() (string, error) {
 	return bin, nil
 }
 
-func freePort() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	_, port, err := net.SplitHostPort(ln.Addr().String())
-	return port, err
-}
-
 // process is a server started for one test.
 type process struct {
 	name      string
-	cmd       *exec.Cmd
-	log       *tail
-	exited    chan struct{}
+	proc      *childproc.Process
+	log       *childproc.Tail
 	announced chan string // the endpoint from a "listening on URL" line
 }
 
 func startProcess(t testing.TB, name, bin string, args ...string) (*process, error) {
 	p := &process{
 		name:      name,
-		cmd:       exec.Command(bin, args...),
-		log:       &tail{max: 4 << 10},
-		exited:    make(chan struct{}),
+		log:       childproc.NewTail(4 << 10),
 		announced: make(chan string, 1),
 	}
-	p.cmd.Stderr = p.log
-	stdout, err := p.cmd.StdoutPipe()
+	cmd := exec.Command(bin, args...)
+	cmd.Stderr = p.log
+	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
 	}
-	if err := p.cmd.Start(); err != nil {
+	if p.proc, err = childproc.Start(cmd); err != nil {
 		return nil, err
 	}
 	go func() {
@@ -238,48 +225,25 @@ func startProcess(t testing.TB, name, bin string, args ...string) (*process, err
 		}
 		io.Copy(io.Discard, stdout)
 	}()
-	go func() {
-		p.cmd.Wait()
-		close(p.exited)
-	}()
 	return p, nil
 }
 
 // waitReady polls url until the server answers or gives up.
 func (p *process) waitReady(url string) error {
 	client := &http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(startTimeout)
-	for time.Now().Before(deadline) {
-		select {
-		case <-p.exited:
-			return fmt.Errorf("%s exited at start:\n%s", p.name, p.log.String())
-		default:
-		}
-		if resp, err := client.Get(url); err == nil {
-			resp.Body.Close()
-			return nil
-		}
-		time.Sleep(50 * time.Millisecond)
+	err := p.proc.Poll(context.Background(), startTimeout, 50*time.Millisecond, childproc.Answers(client, url, 0))
+	switch {
+	case errors.Is(err, childproc.ErrExited):
+		return fmt.Errorf("%s exited at start:\n%s", p.name, p.log.String())
+	case err != nil:
+		return fmt.Errorf("%s did not answer within %v:\n%s", p.name, startTimeout, p.log.String())
 	}
-	return fmt.Errorf("%s did not answer within %v:\n%s", p.name, startTimeout, p.log.String())
+	return nil
 }
 
 // stop ends the server: SIGINT first (both servers exit cleanly on it),
 // then SIGKILL if it lingers.
-func (p *process) stop() {
-	select {
-	case <-p.exited:
-		return
-	default:
-	}
-	p.cmd.Process.Signal(os.Interrupt)
-	select {
-	case <-p.exited:
-	case <-time.After(5 * time.Second):
-		p.cmd.Process.Kill()
-		<-p.exited
-	}
-}
+func (p *process) stop() { p.proc.Stop(syscall.SIGINT, 5*time.Second) }
 
 func (p *process) stopAndReport(t testing.TB) func() {
 	return func() {
@@ -288,27 +252,4 @@ func (p *process) stopAndReport(t testing.TB) func() {
 			t.Logf("awstest: last output of %s:\n%s", p.name, p.log.String())
 		}
 	}
-}
-
-// tail keeps the last max bytes written to it.
-type tail struct {
-	mu  sync.Mutex
-	max int
-	buf []byte
-}
-
-func (w *tail) Write(b []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.buf = append(w.buf, b...)
-	if over := len(w.buf) - w.max; over > 0 {
-		w.buf = append(w.buf[:0], w.buf[over:]...)
-	}
-	return len(b), nil
-}
-
-func (w *tail) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return string(w.buf)
 }
