@@ -12,7 +12,7 @@ import (
 )
 
 // Every mutation of a registered redirect URI is refused with an error page,
-// never a redirect (SECURITY.md AZ-02, RFC 9700 §4.1.3).
+// never a redirect (RFC 9700 §4.1.3).
 func TestRedirectURIMutationsAreRefusedWithoutARedirect(t *testing.T) {
 	mutations := []struct{ name, uri string }{
 		{"trailing slash", "https://app.example.com/callback/"},
@@ -126,7 +126,7 @@ func TestLoopbackRedirects(t *testing.T) {
 }
 
 // Any single-byte change, insertion or deletion of a registered URI is
-// refused (SECURITY.md AZ-02 as a property).
+// refused (as a property).
 func TestEveryByteChangeOfARegisteredURIIsRefused(t *testing.T) {
 	for _, c := range []*oauth.Client{
 		{AppType: oauth.AppTypeSPA, Callbacks: []string{spaCB}},

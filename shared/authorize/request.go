@@ -37,7 +37,7 @@ const (
 )
 
 // Caps on echoed or stored values; a longer value is refused cleanly
-// rather than truncated (SECURITY.md AZ-09).
+// rather than truncated.
 const (
 	maxStateLen    = 4096
 	maxNonceLen    = 1024

@@ -298,7 +298,7 @@ func TestTokenEndpointOnAWS(t *testing.T) {
 			t.Errorf("statuses (-want +got):\n%s", d)
 		}
 		// The losers presented a retired token: reuse, so the family is
-		// revoked (SECURITY.md CC-01; a leeway avoids this).
+		// revoked (a leeway avoids this).
 		f, err := e.deps.Store.Family(t.Context(), fam)
 		mustDo(t, "Family", err)
 		if f.Generation != 1 || !f.Revoked {

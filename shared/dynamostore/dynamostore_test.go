@@ -94,7 +94,7 @@ func must(t *testing.T, op string, err error) {
 	}
 }
 
-// The refresh exchange's budget (SECURITY.md §3): one read, one write.
+// The refresh exchange's budget: one read, one write.
 func TestRequestCounts(t *testing.T) {
 	e := newEnv(t)
 	s, _ := e.store(t)

@@ -16,7 +16,7 @@ import (
 )
 
 // A family item is the single serialization point of a refresh-token
-// chain (SECURITY.md §3): every exchange and every revocation is one
+// chain: every exchange and every revocation is one
 // conditional write on it.
 const (
 	famPrefix = "FAM#"

@@ -17,7 +17,7 @@ import (
 )
 
 const (
-	// attempts bounds the tries of one KMS call (SECURITY.md §2.2).
+	// attempts bounds the tries of one KMS call.
 	attempts = 3
 	// attemptTimeout bounds one try, so that three tries and their
 	// backoff end well inside API Gateway's 29-30 s.

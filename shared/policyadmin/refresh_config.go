@@ -199,7 +199,7 @@ func checkRefreshConfig(c *oauth.Client) error {
 }
 
 // checkPolicies enforces the MRRT limits when a policy is written, instead of
-// the token endpoint silently ignoring bad entries (MRRT.md rules 13-16):
+// the token endpoint silently ignoring bad entries (Auth0 documents only the latter):
 // first-party clients only; never the admin API's own audience; no duplicate
 // audience; at least one scope each. With refs, each audience must be an API
 // that allows skipping consent for first-party clients and defines each scope.

@@ -31,7 +31,7 @@ func errRefresh(desc string, cause error) error {
 }
 
 // refresh is the refresh_token grant with Multi-Resource Refresh Tokens.
-// Order (SECURITY.md §3.2): check the token's MAC, read and classify its
+// Order: check the token's MAC, read and classify its
 // family, resolve audience and scope, sign, and only then commit the
 // rotation. Everything that can refuse the request happens before the
 // commit, so a refused or failed request leaves the presented token
@@ -117,7 +117,7 @@ func (h *handler) refresh(ctx context.Context, client *oauth.Client, form url.Va
 	for attempt := 1; ; attempt++ {
 		if pos == posLeeway {
 			// The parent of the head inside the leeway: the same successor,
-			// no write, nothing revoked (SECURITY.md §3.4).
+			// no write, nothing revoked.
 			resp.RefreshToken = successorRaw
 			return resp, nil
 		}

@@ -6,7 +6,7 @@ import (
 	"github.com/mrrt-auth/mrrt/shared/oauth"
 )
 
-// The MRRT rules (MRRT.md §1.N, rule 25), as pure functions. With orig the
+// The MRRT rules (Auth0's documented evaluation logic), as pure functions. With orig the
 // family's audience and scopes and P the client's policies:
 //
 //  1. audience omitted or equal to orig → allowed = orig scopes ∪ P's scopes for it;

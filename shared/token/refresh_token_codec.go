@@ -15,7 +15,7 @@ import (
 )
 
 // A refresh token is self-describing so that the family can be found
-// without storing raw tokens (SECURITY.md §3.1, §3.4):
+// without storing raw tokens:
 //
 //	raw = base64url(version ‖ familyID[16] ‖ generation uint32 BE ‖ secret[32] ‖ mac[16])
 //	mac = HMAC-SHA256(key, "rt-mac" ‖ everything before the mac)[:16]
