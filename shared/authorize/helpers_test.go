@@ -19,6 +19,7 @@ import (
 
 	"github.com/mrrt-auth/mrrt/shared/memstore"
 	"github.com/mrrt-auth/mrrt/shared/oauth"
+	"github.com/mrrt-auth/mrrt/shared/oauthtest"
 	"github.com/mrrt-auth/mrrt/shared/password"
 )
 
@@ -53,24 +54,11 @@ var hashes = sync.OnceValue(func() map[string]string {
 	return m
 })
 
-// clock is a settable time source.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // env is a seeded store, a clock, and the handler served over HTTP.
 type env struct {
 	t     *testing.T
 	store *memstore.Store
-	clock *clock
+	clock *oauthtest.Clock
 	srv   *httptest.Server
 	deps  Deps
 }
@@ -81,7 +69,7 @@ func withDefaultAudience(a string) option { return func(d *Deps) { d.DefaultAudi
 
 func newEnv(t *testing.T, opts ...option) *env {
 	t.Helper()
-	e := &env{t: t, store: memstore.New(), clock: &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}}
+	e := &env{t: t, store: memstore.New(), clock: oauthtest.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))}
 	seed(t, e.store)
 	var h http.Handler
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))

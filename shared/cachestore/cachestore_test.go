@@ -14,29 +14,12 @@ import (
 	"github.com/mrrt-auth/mrrt/shared/oauthtest"
 )
 
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 const ttl = 30 * time.Second
 
-func newStore(t *testing.T) (*cachestore.Store, *memstore.Store, *clock) {
+func newStore(t *testing.T) (*cachestore.Store, *memstore.Store, *oauthtest.Clock) {
 	t.Helper()
 	under := memstore.New()
-	clk := &clock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	clk := oauthtest.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	return cachestore.New(under, ttl, clk.Now), under, clk
 }
 
@@ -243,7 +226,7 @@ func (b *blockingStore) Client(ctx context.Context, id string) (*oauth.Client, e
 
 func TestReadRacingAWriteDoesNotCacheTheOldValue(t *testing.T) {
 	under := &blockingStore{Store: memstore.New()}
-	clk := &clock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	clk := oauthtest.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	s := cachestore.New(under, ttl, clk.Now)
 	must(t, "CreateClient", under.CreateClient(ctx, &oauth.Client{ClientID: "spa", Name: "v1"}))
 	under.loaded, under.release = make(chan struct{}), make(chan struct{})

@@ -17,6 +17,7 @@ import (
 	"github.com/mrrt-auth/mrrt/shared/localsigner"
 	"github.com/mrrt-auth/mrrt/shared/memstore"
 	"github.com/mrrt-auth/mrrt/shared/oauth"
+	"github.com/mrrt-auth/mrrt/shared/oauthtest"
 )
 
 const (
@@ -64,48 +65,14 @@ func signers(t testing.TB) (*localsigner.Signer, *localsigner.Signer) {
 	return testSigner, otherSigner
 }
 
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // env is the admin API over a seeded memory store.
 type env struct {
 	t      testing.TB
 	store  *memstore.Store
-	clock  *clock
+	clock  *oauthtest.Clock
 	signer *localsigner.Signer
 	h      http.Handler
-	logs   *syncBuffer
+	logs   *oauthtest.SyncBuffer
 	keys   func(context.Context) ([]oauth.PublicKey, error)
 }
 
@@ -116,7 +83,7 @@ func newEnv(t testing.TB) *env {
 func newEnvRand(t testing.TB, r io.Reader) *env {
 	t.Helper()
 	s, _ := signers(t)
-	e := &env{t: t, store: memstore.New(), clock: &clock{now: testStart}, signer: s, logs: &syncBuffer{}}
+	e := &env{t: t, store: memstore.New(), clock: oauthtest.NewClock(testStart), signer: s, logs: &oauthtest.SyncBuffer{}}
 	e.keys = s.PublicKeys
 	seedStore(t, e.store)
 	e.h = NewHandler(Deps{

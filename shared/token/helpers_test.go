@@ -22,6 +22,7 @@ import (
 	"github.com/mrrt-auth/mrrt/shared/localsigner"
 	"github.com/mrrt-auth/mrrt/shared/memstore"
 	"github.com/mrrt-auth/mrrt/shared/oauth"
+	"github.com/mrrt-auth/mrrt/shared/oauthtest"
 )
 
 const (
@@ -65,24 +66,6 @@ func testSigners(t testing.TB) (*localsigner.Signer, *localsigner.Signer) {
 	return signerRS, signerES
 }
 
-// clock is a settable clock for Deps.Now.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // faultySigner fails the next Sign calls for a token type ("" = any) with
 // the queued errors, and counts calls.
 type faultySigner struct {
@@ -121,30 +104,13 @@ type fixture struct {
 	t       testing.TB
 	store   *memstore.Store
 	signer  *faultySigner
-	clock   *clock
+	clock   *oauthtest.Clock
 	key     []byte
 	keyErr  error // returned by RefreshKey when set
 	keyMu   sync.Mutex
 	handler http.Handler
-	logs    *syncBuffer
+	logs    *oauthtest.SyncBuffer
 	methods map[string]string // client id -> registered auth method
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func newFixture(t testing.TB) *fixture {
@@ -158,9 +124,9 @@ func newFixtureWithSigner(t testing.TB, signer oauth.Signer) *fixture {
 		t:       t,
 		store:   memstore.New(),
 		signer:  &faultySigner{Signer: signer},
-		clock:   &clock{now: startTime},
+		clock:   oauthtest.NewClock(startTime),
 		key:     bytes.Repeat([]byte{0x5a}, 32),
-		logs:    &syncBuffer{},
+		logs:    &oauthtest.SyncBuffer{},
 		methods: map[string]string{},
 	}
 	f.seed()
