@@ -204,7 +204,19 @@ func (r *recorder) Fatalf(format string, args ...any) {
 	}
 }
 
+func TestExternalEndpointReplacesTheEmulators(t *testing.T) {
+	t.Setenv(ExternalEndpoint, "http://localhost:4566")
+	t.Setenv("PATH", t.TempDir()) // neither emulator could start
+	if got := StartMoto(t); got != "http://localhost:4566" {
+		t.Errorf("StartMoto = %q", got)
+	}
+	if got := StartKMS(t); got != "http://localhost:4566" {
+		t.Errorf("StartKMS = %q", got)
+	}
+}
+
 func TestMissingMoto(t *testing.T) {
+	t.Setenv(ExternalEndpoint, "")
 	t.Setenv("PATH", t.TempDir())
 	t.Run("fails and says how to install it", func(t *testing.T) {
 		t.Setenv("MRRT_SKIP_AWS", "")

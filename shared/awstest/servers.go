@@ -26,6 +26,11 @@ import (
 	"github.com/mrrt-auth/mrrt/shared/childproc"
 )
 
+// ExternalEndpoint names an environment variable: when set (e.g. to
+// LocalStack's http://localhost:4566 in CI), StartMoto and StartKMS return
+// it instead of starting emulators, so the same tests run against it.
+const ExternalEndpoint = "MRRT_AWS_ENDPOINT"
+
 // MotoInstall is how to get moto_server when it is missing.
 const MotoInstall = "pip install 'moto[server]==5.2.1'"
 
@@ -70,6 +75,9 @@ func missing(t testing.TB, msg string) {
 // concurrent callers still interleave request by request.
 func StartMoto(t testing.TB) string {
 	t.Helper()
+	if ep := os.Getenv(ExternalEndpoint); ep != "" {
+		return ep
+	}
 	bin, err := exec.LookPath("moto_server")
 	if err != nil {
 		missing(t, "moto_server is not on PATH; install it with: "+MotoInstall)
@@ -107,6 +115,9 @@ func StartMoto(t testing.TB) string {
 // one.
 func StartKMS(t testing.TB) string {
 	t.Helper()
+	if ep := os.Getenv(ExternalEndpoint); ep != "" {
+		return ep
+	}
 	bin := os.Getenv("LOCAL_KMS_BIN")
 	if bin == "" {
 		var err error
