@@ -62,16 +62,16 @@ func startStack(ctx context.Context, root, dir string) (s *stack, err error) {
 	if err != nil {
 		return nil, errors.New("moto_server is not on PATH; install it with: pip install 'moto[server]==5.2.1'")
 	}
-	port, err := childproc.FreePort()
-	if err != nil {
-		return nil, err
-	}
-	p, err := startProcess("moto_server", moto, "-H", "127.0.0.1", "-p", port)
+	// -p 0: moto picks a free port and announces it (no port race with
+	// other servers started at the same time).
+	p, err := startProcess("moto_server", moto, "-H", "127.0.0.1", "-p", "0")
 	if err != nil {
 		return nil, err
 	}
 	s.procs = append(s.procs, p)
-	s.dynamoURL = "http://127.0.0.1:" + port
+	if s.dynamoURL, err = p.waitAnnounced(ctx); err != nil {
+		return nil, err
+	}
 	if err := p.waitHTTP(ctx, s.dynamoURL+"/moto-api/"); err != nil {
 		return nil, err
 	}
@@ -198,10 +198,13 @@ func startProcessEnv(name string, env []string, bin string, args ...string) (*pr
 		for sc.Scan() {
 			line := sc.Text()
 			fmt.Fprintln(p.log, line)
-			if url, ok := strings.CutPrefix(line, "listening on "); ok {
-				select {
-				case p.announced <- url:
-				default:
+			// "listening on URL" (infra/localkms), "* Running on URL" (moto_server -p 0)
+			for _, prefix := range []string{"listening on ", "* Running on "} {
+				if url, ok := strings.CutPrefix(strings.TrimSpace(line), prefix); ok {
+					select {
+					case p.announced <- url:
+					default:
+					}
 				}
 			}
 			select {

@@ -83,29 +83,29 @@ func StartMoto(t testing.TB) string {
 		missing(t, "moto_server is not on PATH; install it with: "+MotoInstall)
 		return ""
 	}
-	// Picking a free port and then starting the server races with other
-	// processes; a lost race shows as an early exit, so try a few ports.
-	var lastErr error
-	for range 3 {
-		port, err := childproc.FreePort()
-		if err != nil {
-			t.Fatalf("awstest: free port: %v", err)
-		}
-		endpoint := "http://127.0.0.1:" + port
-		p, err := startProcess(t, "moto_server", bin, "-H", "127.0.0.1", "-p", port)
-		if err != nil {
-			t.Fatalf("awstest: start moto_server: %v", err)
-		}
-		if err := p.waitReady(endpoint + "/moto-api/"); err != nil {
-			lastErr = err
-			p.stop()
-			continue
-		}
-		t.Cleanup(p.stopAndReport(t))
-		return serialize(t, endpoint)
+	// -p 0: moto binds a free port itself and announces it, so two test
+	// binaries starting servers at once can never share a port (picking a
+	// port first and passing it races, and the loser's ready check would
+	// reach the winner's server).
+	p, err := startProcess(t, "moto_server", bin, "-H", "127.0.0.1", "-p", "0")
+	if err != nil {
+		t.Fatalf("awstest: start moto_server: %v", err)
 	}
-	t.Fatalf("awstest: moto_server did not start: %v", lastErr)
-	return ""
+	var endpoint string
+	select {
+	case endpoint = <-p.announced:
+	case <-p.proc.Exited():
+		t.Fatalf("awstest: moto_server exited at start:\n%s", p.log.String())
+	case <-time.After(startTimeout):
+		p.stop()
+		t.Fatalf("awstest: moto_server did not start within %v:\n%s", startTimeout, p.log.String())
+	}
+	if err := p.waitReady(endpoint + "/moto-api/"); err != nil {
+		p.stop()
+		t.Fatalf("awstest: moto_server: %v", err)
+	}
+	t.Cleanup(p.stopAndReport(t))
+	return serialize(t, endpoint)
 }
 
 // StartKMS runs the loopback-only local-kms wrapper (infra/localkms) on a
@@ -214,29 +214,41 @@ func startProcess(t testing.TB, name, bin string, args ...string) (*process, err
 		announced: make(chan string, 1),
 	}
 	cmd := exec.Command(bin, args...)
-	cmd.Stderr = p.log
 	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err
 	}
 	if p.proc, err = childproc.Start(cmd); err != nil {
 		return nil, err
 	}
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			line := sc.Text()
-			if url, ok := strings.CutPrefix(line, "listening on "); ok {
+	go p.scan(stdout)
+	go p.scan(stderr)
+	return p, nil
+}
+
+// scan copies the server's output to its log and reports the endpoint it
+// announces: "listening on URL" (infra/localkms) or "* Running on URL"
+// (moto_server, which picks a free port itself when given -p 0).
+func (p *process) scan(r io.Reader) {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		line := sc.Text()
+		trimmed := strings.TrimSpace(line)
+		for _, prefix := range []string{"listening on ", "* Running on "} {
+			if url, ok := strings.CutPrefix(trimmed, prefix); ok {
 				select {
 				case p.announced <- url:
 				default:
 				}
 			}
-			fmt.Fprintln(p.log, line)
 		}
-		io.Copy(io.Discard, stdout)
-	}()
-	return p, nil
+		fmt.Fprintln(p.log, line)
+	}
+	io.Copy(io.Discard, r)
 }
 
 // waitReady polls url until the server answers or gives up.
