@@ -174,6 +174,9 @@ func (f *Function) WaitLog(ctx context.Context, re *regexp.Regexp) ([]string, er
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	for {
+		// Take the notification channel before reading the lines: a line
+		// written in between closes this channel, so it is never missed.
+		changed := f.out.changed()
 		for _, l := range f.Lines() {
 			if m := re.FindStringSubmatch(l); m != nil {
 				return m, nil
@@ -182,7 +185,7 @@ func (f *Function) WaitLog(ctx context.Context, re *regexp.Regexp) ([]string, er
 		select {
 		case <-ctx.Done():
 			return nil, fmt.Errorf("rie: no log line matches %s:\n%s", re, f.Log())
-		case <-f.out.changed():
+		case <-changed:
 		}
 	}
 }
