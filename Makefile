@@ -1,6 +1,6 @@
 # The two commands of the README are `make run` and `make test`.
 GO        ?= go
-FUZZTIME  ?= 3s
+FUZZTIME  ?= 100000x
 BENCHTIME ?= 2s
 LAMBDA_GOARCH ?= arm64
 LAMBDA_FLAGS  = -tags lambda.norpc -trimpath -ldflags='-s -w -buildid='
