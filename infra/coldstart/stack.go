@@ -111,12 +111,7 @@ func (s *stack) provision(ctx context.Context, root string) error {
 	}
 	s.macKeyARN = *mac.KeyMetadata.Arn
 
-	f, err := os.Open(filepath.Join(root, "infra", "devserver", "seed.json"))
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	doc, err := seed.Parse(f, issuer)
+	doc, err := seed.ParseFile(filepath.Join(root, "infra", "devserver", "seed.json"), issuer)
 	if err != nil {
 		return err
 	}

@@ -104,14 +104,9 @@ func run(ctx context.Context, getenv func(string) string) error {
 // memoryDeps builds the embedded default: memory store loaded from the seed
 // file, local signer and refresh-token key persisted in dataDir.
 func memoryDeps(ctx context.Context, issuer, dataDir, seedPath string, logger *slog.Logger) (app.Deps, error) {
-	f, err := os.Open(seedPath)
+	doc, err := seed.ParseFile(seedPath, issuer)
 	if err != nil {
-		return app.Deps{}, fmt.Errorf("seed file: %w", err)
-	}
-	defer f.Close()
-	doc, err := seed.Parse(f, issuer)
-	if err != nil {
-		return app.Deps{}, fmt.Errorf("%s: %w", seedPath, err)
+		return app.Deps{}, err
 	}
 	store := memstore.New()
 	if err := seed.Load(ctx, store, doc, rand.Reader, time.Now()); err != nil {
@@ -148,14 +143,9 @@ func awsDeps(ctx context.Context, getenv func(string) string, issuer, seedPath s
 		return app.Deps{}, err
 	}
 	if seedPath != "none" {
-		f, err := os.Open(seedPath)
+		doc, err := seed.ParseFile(seedPath, issuer)
 		if err != nil {
-			return app.Deps{}, fmt.Errorf("seed file: %w", err)
-		}
-		defer f.Close()
-		doc, err := seed.Parse(f, issuer)
-		if err != nil {
-			return app.Deps{}, fmt.Errorf("%s: %w", seedPath, err)
+			return app.Deps{}, err
 		}
 		if err := seed.LoadMissing(ctx, d.Store, doc, rand.Reader, time.Now()); err != nil {
 			return app.Deps{}, err

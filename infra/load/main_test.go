@@ -28,12 +28,7 @@ func inProcessServer(t *testing.T) (*httptest.Server, *memstore.Store) {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	issuer := "http://" + srv.Listener.Addr().String()
-	f, err := os.Open(filepath.Join("..", "devserver", "seed.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	doc, err := seed.Parse(f, issuer)
+	doc, err := seed.ParseFile(filepath.Join("..", "devserver", "seed.json"), issuer)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,12 +282,7 @@ func TestWriteSeedSetsEveryAPIsAlg(t *testing.T) {
 	if err := writeSeed(from, out, "ES256"); err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Open(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	doc, err := seed.Parse(f, "http://127.0.0.1:1")
+	doc, err := seed.ParseFile(out, "http://127.0.0.1:1")
 	if err != nil {
 		t.Fatalf("the rewritten seed does not parse: %v", err)
 	}

@@ -179,12 +179,7 @@ func startStack(t *testing.T) *stack {
 		macName: macID,
 		client:  &http.Client{Timeout: time.Minute},
 	}
-	f, err := os.Open(filepath.Join("..", "devserver", "seed.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	doc, err := seed.Parse(f, s.issuer)
+	doc, err := seed.ParseFile(filepath.Join("..", "devserver", "seed.json"), s.issuer)
 	if err != nil {
 		t.Fatal(err)
 	}

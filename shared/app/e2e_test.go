@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -34,12 +33,7 @@ func devServer(t *testing.T) (*httptest.Server, *memstore.Store) {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	issuer := "http://" + srv.Listener.Addr().String()
-	f, err := os.Open("../../infra/devserver/seed.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	doc, err := seed.Parse(f, issuer)
+	doc, err := seed.ParseFile("../../infra/devserver/seed.json", issuer)
 	if err != nil {
 		t.Fatal(err)
 	}

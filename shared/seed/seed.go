@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -66,6 +67,20 @@ func Parse(r io.Reader, issuer string) (*File, error) {
 		return nil, err
 	}
 	return &f, nil
+}
+
+// ParseFile is Parse of the file at path; errors name the file.
+func ParseFile(path, issuer string) (*File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("seed: %w", err)
+	}
+	defer f.Close()
+	doc, err := Parse(f, issuer)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return doc, nil
 }
 
 // Validate checks every entry and the references between them.

@@ -149,3 +149,18 @@ func TestLoadReportsDuplicates(t *testing.T) {
 		t.Fatalf("LoadMissing left %d users (%v), want 1", len(users), err)
 	}
 }
+
+func TestParseFile(t *testing.T) {
+	if _, err := seed.ParseFile("../../infra/devserver/seed.json", issuer); err != nil {
+		t.Fatalf("default seed: %v", err)
+	}
+	bad := t.TempDir() + "/bad.json"
+	if err := os.WriteFile(bad, []byte(`{"users":[{"email":"x"}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{bad: bad + ": seed: users[0]", t.TempDir() + "/none.json": "no such file"} {
+		if _, err := seed.ParseFile(path, issuer); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseFile(%s) = %v, want an error containing %q", path, err, want)
+		}
+	}
+}
