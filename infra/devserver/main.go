@@ -34,7 +34,6 @@ import (
 	"github.com/mrrt-auth/mrrt/shared/app"
 	"github.com/mrrt-auth/mrrt/shared/awsdeps"
 	"github.com/mrrt-auth/mrrt/shared/localsigner"
-	"github.com/mrrt-auth/mrrt/shared/memstore"
 	"github.com/mrrt-auth/mrrt/shared/seed"
 )
 
@@ -104,12 +103,8 @@ func run(ctx context.Context, getenv func(string) string) error {
 // memoryDeps builds the embedded default: memory store loaded from the seed
 // file, local signer and refresh-token key persisted in dataDir.
 func memoryDeps(ctx context.Context, issuer, dataDir, seedPath string, logger *slog.Logger) (app.Deps, error) {
-	doc, err := seed.ParseFile(seedPath, issuer)
+	store, err := app.MemoryStore(ctx, seedPath, issuer)
 	if err != nil {
-		return app.Deps{}, err
-	}
-	store := memstore.New()
-	if err := seed.Load(ctx, store, doc, rand.Reader, time.Now()); err != nil {
 		return app.Deps{}, err
 	}
 	signer, err := localsigner.LoadOrCreate(filepath.Join(dataDir, "keys"))

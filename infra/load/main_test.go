@@ -28,12 +28,8 @@ func inProcessServer(t *testing.T) (*httptest.Server, *memstore.Store) {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	issuer := "http://" + srv.Listener.Addr().String()
-	doc, err := seed.ParseFile(filepath.Join("..", "devserver", "seed.json"), issuer)
+	store, err := app.MemoryStore(context.Background(), filepath.Join("..", "devserver", "seed.json"), issuer)
 	if err != nil {
-		t.Fatal(err)
-	}
-	store := memstore.New()
-	if err := seed.Load(context.Background(), store, doc, rand.Reader, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	signer, err := localsigner.Generate()

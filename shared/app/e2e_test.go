@@ -25,7 +25,6 @@ import (
 	"github.com/mrrt-auth/mrrt/shared/localsigner"
 	"github.com/mrrt-auth/mrrt/shared/memstore"
 	"github.com/mrrt-auth/mrrt/shared/oauth"
-	"github.com/mrrt-auth/mrrt/shared/seed"
 )
 
 // devServer serves app.Routes with the default seed, as `make run` does.
@@ -33,12 +32,8 @@ func devServer(t *testing.T) (*httptest.Server, *memstore.Store) {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	issuer := "http://" + srv.Listener.Addr().String()
-	doc, err := seed.ParseFile("../../infra/devserver/seed.json", issuer)
+	store, err := app.MemoryStore(context.Background(), "../../infra/devserver/seed.json", issuer)
 	if err != nil {
-		t.Fatal(err)
-	}
-	store := memstore.New()
-	if err := seed.Load(context.Background(), store, doc, rand.Reader, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	signer, err := localsigner.Generate()
