@@ -18,14 +18,14 @@ unit:
 	$(GO) test -race -count=1 -timeout 30m ./...
 
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzParseForm$$' -fuzztime $(FUZZTIME) ./shared/httpx
-	$(GO) test -run '^$$' -fuzz '^FuzzParseScope$$' -fuzztime $(FUZZTIME) ./shared/httpx
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodeRefreshToken$$' -fuzztime $(FUZZTIME) ./shared/token
-	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./shared/jws
-	$(GO) test -run '^$$' -fuzz '^FuzzDERToRaw$$' -fuzztime $(FUZZTIME) ./shared/jws
-	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./shared/password
-	$(GO) test -run '^$$' -fuzz '^FuzzRedirectURIMatch$$' -fuzztime $(FUZZTIME) ./shared/authorize
-	$(GO) test -run '^$$' -fuzz '^FuzzCheckJSON$$' -fuzztime $(FUZZTIME) ./shared/policyadmin
+	$(GO) test -run '^$$' -fuzz '^FuzzParseForm$$' -fuzztime $(FUZZTIME) ./shared/protocol/httpx
+	$(GO) test -run '^$$' -fuzz '^FuzzParseScope$$' -fuzztime $(FUZZTIME) ./shared/protocol/httpx
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeRefreshToken$$' -fuzztime $(FUZZTIME) ./shared/protocol/token
+	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./shared/crypto/jws
+	$(GO) test -run '^$$' -fuzz '^FuzzDERToRaw$$' -fuzztime $(FUZZTIME) ./shared/crypto/jws
+	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./shared/crypto/password
+	$(GO) test -run '^$$' -fuzz '^FuzzRedirectURIMatch$$' -fuzztime $(FUZZTIME) ./shared/protocol/authorize
+	$(GO) test -run '^$$' -fuzz '^FuzzCheckJSON$$' -fuzztime $(FUZZTIME) ./shared/protocol/policyadmin
 
 ## build: compile everything, and the three Lambda bootstraps into bin/
 build:
@@ -43,7 +43,7 @@ lint:
 
 ## bench: refresh exchange through the HTTP handler (RS256, ES256) and raw signing rates
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./shared/token ./shared/jws
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./shared/protocol/token ./shared/crypto/jws
 
 ## aws-setup: create the DynamoDB table and KMS keys on the endpoints the environment names; prints the exports for STORE=aws make run
 aws-setup:
@@ -69,7 +69,7 @@ coldstart:
 
 ## bench-aws: AWS requests per grant, counted by SDK middleware against moto and local-kms (part of make bench)
 bench-aws:
-	$(GO) test -count=1 -run '^TestTokenEndpointOnAWS$$/^request_counts$$' -v ./shared/awsdeps
+	$(GO) test -count=1 -run '^TestTokenEndpointOnAWS$$/^request_counts$$' -v ./shared/runtime/awsdeps
 
 bench: bench-aws
 # ---- end performance ----

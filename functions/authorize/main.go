@@ -9,18 +9,18 @@ import (
 	"net/http"
 	"os"
 
-	"github.com/mrrt-auth/mrrt/shared/app"
-	"github.com/mrrt-auth/mrrt/shared/awsdeps"
-	"github.com/mrrt-auth/mrrt/shared/lambdahttp"
+	"github.com/mrrt-auth/mrrt/shared/runtime/awsdeps"
+	"github.com/mrrt-auth/mrrt/shared/runtime/lambdahttp"
+	"github.com/mrrt-auth/mrrt/shared/runtime/local"
 )
 
 func main() {
-	lambdahttp.Main(string(app.Authorize), func(ctx context.Context) (http.Handler, error) {
+	lambdahttp.Main(string(local.Authorize), func(ctx context.Context) (http.Handler, error) {
 		// It signs nothing: LoadStore keeps the KMS client out of this binary.
 		d, err := awsdeps.LoadStore(ctx, os.Getenv)
 		if err != nil {
 			return nil, err
 		}
-		return app.AuthorizeFunction(app.Deps{Store: d.Store, Issuer: d.Issuer, AdminAudience: d.AdminAudience}), nil
+		return local.AuthorizeFunction(local.Deps{Store: d.Store, Issuer: d.Issuer, AdminAudience: d.AdminAudience}), nil
 	})
 }

@@ -9,18 +9,18 @@ import (
 	"net/http"
 	"os"
 
-	"github.com/mrrt-auth/mrrt/shared/app"
-	"github.com/mrrt-auth/mrrt/shared/awsdeps"
-	"github.com/mrrt-auth/mrrt/shared/lambdahttp"
+	"github.com/mrrt-auth/mrrt/shared/runtime/awsdeps"
+	"github.com/mrrt-auth/mrrt/shared/runtime/lambdahttp"
+	"github.com/mrrt-auth/mrrt/shared/runtime/local"
 )
 
 func main() {
-	lambdahttp.Main(string(app.Token), func(ctx context.Context) (http.Handler, error) {
+	lambdahttp.Main(string(local.Token), func(ctx context.Context) (http.Handler, error) {
 		d, err := awsdeps.Load(ctx, os.Getenv)
 		if err != nil {
 			return nil, err
 		}
-		return app.TokenFunction(app.Deps{
+		return local.TokenFunction(local.Deps{
 			Store: d.Store, Signer: d.Signer, RefreshKeyFunc: d.RefreshKey,
 			Issuer: d.Issuer, AdminAudience: d.AdminAudience,
 		}), nil

@@ -27,7 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 
-	"github.com/mrrt-auth/mrrt/shared/dynamostore"
+	"github.com/mrrt-auth/mrrt/shared/adapters/dynamostore"
 )
 
 type options struct {

@@ -9,9 +9,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/config"
 
-	"github.com/mrrt-auth/mrrt/shared/awsdeps"
-	"github.com/mrrt-auth/mrrt/shared/awstest"
-	"github.com/mrrt-auth/mrrt/shared/oauth"
+	"github.com/mrrt-auth/mrrt/shared/core/oauth"
+	"github.com/mrrt-auth/mrrt/shared/runtime/awsdeps"
+	"github.com/mrrt-auth/mrrt/shared/testkit/awstest"
 )
 
 func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }

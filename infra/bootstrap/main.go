@@ -31,11 +31,11 @@ import (
 	"io"
 	"os"
 
-	"github.com/mrrt-auth/mrrt/shared/awsdeps"
-	"github.com/mrrt-auth/mrrt/shared/memstore"
-	"github.com/mrrt-auth/mrrt/shared/oauth"
-	"github.com/mrrt-auth/mrrt/shared/policyadmin"
-	"github.com/mrrt-auth/mrrt/shared/seed"
+	"github.com/mrrt-auth/mrrt/shared/adapters/memstore"
+	"github.com/mrrt-auth/mrrt/shared/core/oauth"
+	"github.com/mrrt-auth/mrrt/shared/protocol/policyadmin"
+	"github.com/mrrt-auth/mrrt/shared/runtime/awsdeps"
+	"github.com/mrrt-auth/mrrt/shared/runtime/seed"
 )
 
 func main() {

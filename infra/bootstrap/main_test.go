@@ -17,15 +17,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"golang.org/x/oauth2/clientcredentials"
 
-	"github.com/mrrt-auth/mrrt/shared/app"
-	"github.com/mrrt-auth/mrrt/shared/awsdeps"
-	"github.com/mrrt-auth/mrrt/shared/awstest"
-	"github.com/mrrt-auth/mrrt/shared/dynamostore"
-	"github.com/mrrt-auth/mrrt/shared/localsigner"
-	"github.com/mrrt-auth/mrrt/shared/memstore"
-	"github.com/mrrt-auth/mrrt/shared/oauth"
-	"github.com/mrrt-auth/mrrt/shared/policyadmin"
-	"github.com/mrrt-auth/mrrt/shared/seed"
+	"github.com/mrrt-auth/mrrt/shared/adapters/dynamostore"
+	"github.com/mrrt-auth/mrrt/shared/adapters/localsigner"
+	"github.com/mrrt-auth/mrrt/shared/adapters/memstore"
+	"github.com/mrrt-auth/mrrt/shared/core/oauth"
+	"github.com/mrrt-auth/mrrt/shared/protocol/policyadmin"
+	"github.com/mrrt-auth/mrrt/shared/runtime/awsdeps"
+	"github.com/mrrt-auth/mrrt/shared/runtime/local"
+	"github.com/mrrt-auth/mrrt/shared/runtime/seed"
+	"github.com/mrrt-auth/mrrt/shared/testkit/awstest"
 )
 
 func noAWS(context.Context) (*deployment, error) {
@@ -73,7 +73,7 @@ func TestMemoryFragmentSeedsAWorkingAdmin(t *testing.T) {
 	if err := seed.Load(context.Background(), store, f, rand.Reader, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	srv.Config.Handler = app.Routes(app.Deps{Store: store, Signer: signer, Issuer: issuer, RefreshKey: bytes.Repeat([]byte{7}, 32)})
+	srv.Config.Handler = local.Routes(local.Deps{Store: store, Signer: signer, Issuer: issuer, RefreshKey: bytes.Repeat([]byte{7}, 32)})
 	srv.Start()
 	defer srv.Close()
 

@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 
-	"github.com/mrrt-auth/mrrt/shared/childproc"
+	"github.com/mrrt-auth/mrrt/shared/testkit/childproc"
 )
 
 // lambdaFlags are the build flags of `make build` (LAMBDA_FLAGS).

@@ -17,7 +17,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mrrt-auth/mrrt/shared/childproc"
+	"github.com/mrrt-auth/mrrt/shared/testkit/childproc"
 )
 
 // invocationPath is where the emulator takes invocations.

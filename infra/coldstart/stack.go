@@ -21,9 +21,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 
-	"github.com/mrrt-auth/mrrt/shared/childproc"
-	"github.com/mrrt-auth/mrrt/shared/dynamostore"
-	"github.com/mrrt-auth/mrrt/shared/seed"
+	"github.com/mrrt-auth/mrrt/shared/adapters/dynamostore"
+	"github.com/mrrt-auth/mrrt/shared/runtime/seed"
+	"github.com/mrrt-auth/mrrt/shared/testkit/childproc"
 )
 
 // The deployment the functions run against.

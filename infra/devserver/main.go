@@ -31,10 +31,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/mrrt-auth/mrrt/shared/app"
-	"github.com/mrrt-auth/mrrt/shared/awsdeps"
-	"github.com/mrrt-auth/mrrt/shared/localsigner"
-	"github.com/mrrt-auth/mrrt/shared/seed"
+	"github.com/mrrt-auth/mrrt/shared/adapters/localsigner"
+	"github.com/mrrt-auth/mrrt/shared/runtime/awsdeps"
+	"github.com/mrrt-auth/mrrt/shared/runtime/local"
+	"github.com/mrrt-auth/mrrt/shared/runtime/seed"
 )
 
 func main() {
@@ -61,7 +61,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	_ = level.UnmarshalText([]byte(env(getenv, "LOG_LEVEL", "info")))
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
-	var deps app.Deps
+	var deps local.Deps
 	var err error
 	switch mode := env(getenv, "STORE", "memory"); mode {
 	case "memory":
@@ -80,7 +80,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           app.Routes(deps),
+		Handler:           local.Routes(deps),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
@@ -102,20 +102,20 @@ func run(ctx context.Context, getenv func(string) string) error {
 
 // memoryDeps builds the embedded default: memory store loaded from the seed
 // file, local signer and refresh-token key persisted in dataDir.
-func memoryDeps(ctx context.Context, issuer, dataDir, seedPath string, logger *slog.Logger) (app.Deps, error) {
-	store, err := app.MemoryStore(ctx, seedPath, issuer)
+func memoryDeps(ctx context.Context, issuer, dataDir, seedPath string, logger *slog.Logger) (local.Deps, error) {
+	store, err := local.MemoryStore(ctx, seedPath, issuer)
 	if err != nil {
-		return app.Deps{}, err
+		return local.Deps{}, err
 	}
 	signer, err := localsigner.LoadOrCreate(filepath.Join(dataDir, "keys"))
 	if err != nil {
-		return app.Deps{}, err
+		return local.Deps{}, err
 	}
 	key, err := loadOrCreateKey(filepath.Join(dataDir, "refresh-token.key"))
 	if err != nil {
-		return app.Deps{}, err
+		return local.Deps{}, err
 	}
-	return app.Deps{
+	return local.Deps{
 		Store:      store,
 		Signer:     signer,
 		Issuer:     issuer,
@@ -127,7 +127,7 @@ func memoryDeps(ctx context.Context, issuer, dataDir, seedPath string, logger *s
 }
 
 // awsDeps builds the AWS mode: the same dependencies as the Lambdas.
-func awsDeps(ctx context.Context, getenv func(string) string, issuer, seedPath string, logger *slog.Logger) (app.Deps, error) {
+func awsDeps(ctx context.Context, getenv func(string) string, issuer, seedPath string, logger *slog.Logger) (local.Deps, error) {
 	d, err := awsdeps.Load(ctx, func(key string) string {
 		if key == "ISSUER" {
 			return issuer
@@ -135,18 +135,18 @@ func awsDeps(ctx context.Context, getenv func(string) string, issuer, seedPath s
 		return getenv(key)
 	})
 	if err != nil {
-		return app.Deps{}, err
+		return local.Deps{}, err
 	}
 	if seedPath != "none" {
 		doc, err := seed.ParseFile(seedPath, issuer)
 		if err != nil {
-			return app.Deps{}, err
+			return local.Deps{}, err
 		}
 		if err := seed.LoadMissing(ctx, d.Store, doc, rand.Reader, time.Now()); err != nil {
-			return app.Deps{}, err
+			return local.Deps{}, err
 		}
 	}
-	return app.Deps{
+	return local.Deps{
 		Store:          d.Store,
 		Signer:         d.Signer,
 		Issuer:         d.Issuer,

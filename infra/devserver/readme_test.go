@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mrrt-auth/mrrt/shared/app"
-	"github.com/mrrt-auth/mrrt/shared/awstest"
+	"github.com/mrrt-auth/mrrt/shared/runtime/local"
+	"github.com/mrrt-auth/mrrt/shared/testkit/awstest"
 )
 
 // walkthrough returns the shell blocks of the README's curl walkthrough.
@@ -124,9 +124,9 @@ func listen(t *testing.T) (net.Listener, string) {
 
 // runWalkthrough serves deps on ln and runs the README's shell blocks
 // against it, checking each step's outcome.
-func runWalkthrough(t *testing.T, ln net.Listener, base string, deps app.Deps) {
+func runWalkthrough(t *testing.T, ln net.Listener, base string, deps local.Deps) {
 	t.Helper()
-	srv := &http.Server{Handler: app.Routes(deps), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: local.Routes(deps), ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 

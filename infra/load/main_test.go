@@ -16,19 +16,19 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/mrrt-auth/mrrt/shared/app"
-	"github.com/mrrt-auth/mrrt/shared/localsigner"
-	"github.com/mrrt-auth/mrrt/shared/memstore"
-	"github.com/mrrt-auth/mrrt/shared/seed"
+	"github.com/mrrt-auth/mrrt/shared/adapters/localsigner"
+	"github.com/mrrt-auth/mrrt/shared/adapters/memstore"
+	"github.com/mrrt-auth/mrrt/shared/runtime/local"
+	"github.com/mrrt-auth/mrrt/shared/runtime/seed"
 )
 
-// inProcessServer serves app.Routes with the default seed, as `make run`
+// inProcessServer serves local.Routes with the default seed, as `make run`
 // does, on an httptest server.
 func inProcessServer(t *testing.T) (*httptest.Server, *memstore.Store) {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	issuer := "http://" + srv.Listener.Addr().String()
-	store, err := app.MemoryStore(context.Background(), filepath.Join("..", "devserver", "seed.json"), issuer)
+	store, err := local.MemoryStore(context.Background(), filepath.Join("..", "devserver", "seed.json"), issuer)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +38,7 @@ func inProcessServer(t *testing.T) (*httptest.Server, *memstore.Store) {
 	}
 	key := make([]byte, 32)
 	rand.Read(key)
-	srv.Config.Handler = app.Routes(app.Deps{
+	srv.Config.Handler = local.Routes(local.Deps{
 		Store: store, Signer: signer, Issuer: issuer, RefreshKey: key,
 		Logger: slog.New(slog.DiscardHandler),
 	})

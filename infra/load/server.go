@@ -15,7 +15,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/mrrt-auth/mrrt/shared/childproc"
+	"github.com/mrrt-auth/mrrt/shared/testkit/childproc"
 )
 
 // startTimeout bounds how long the dev server may take to answer.

@@ -18,7 +18,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/mrrt-auth/mrrt/shared/app"
+	"github.com/mrrt-auth/mrrt/shared/runtime/local"
 )
 
 // Invoker runs one event; *Function is one.
@@ -31,18 +31,18 @@ const maxBody = 10 << 20
 
 // FrontDoor serves HTTP as the HTTP API of template.yaml does in front of
 // the functions: each request is routed by the router's patterns
-// (app.RoutesOf, which the template mirrors) to its function as a payload
+// (local.RoutesOf, which the template mirrors) to its function as a payload
 // format 2.0 event, and the function's response is written back. As API
 // Gateway answers: 404 {"message":"Not Found"} for no route, 500
 // {"message":"Internal Server Error"} when the function fails, 413 for a
 // body over 10 MB. logger may be nil.
-func FrontDoor(fns map[app.Function]Invoker, logger *slog.Logger) http.Handler {
+func FrontDoor(fns map[local.Function]Invoker, logger *slog.Logger) http.Handler {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	mux := http.NewServeMux()
 	for f, inv := range fns {
-		for _, pattern := range app.RoutesOf(f) {
+		for _, pattern := range local.RoutesOf(f) {
 			mux.Handle(pattern, &route{pattern: pattern, fn: f, inv: inv, log: logger})
 		}
 	}
@@ -57,7 +57,7 @@ func FrontDoor(fns map[app.Function]Invoker, logger *slog.Logger) http.Handler {
 
 type route struct {
 	pattern string
-	fn      app.Function
+	fn      local.Function
 	inv     Invoker
 	log     *slog.Logger
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/mrrt-auth/mrrt/infra/rie"
-	"github.com/mrrt-auth/mrrt/shared/app"
+	"github.com/mrrt-auth/mrrt/shared/runtime/local"
 )
 
 // fakeFunction records the events it gets and answers with resp or err.
@@ -37,10 +37,10 @@ func (f *fakeFunction) Invoke(_ context.Context, event []byte) (*rie.Invocation,
 	return &rie.Invocation{Response: f.resp}, nil
 }
 
-func frontDoor(t *testing.T) (*httptest.Server, map[app.Function]*fakeFunction) {
+func frontDoor(t *testing.T) (*httptest.Server, map[local.Function]*fakeFunction) {
 	t.Helper()
-	fakes := map[app.Function]*fakeFunction{}
-	fns := map[app.Function]rie.Invoker{}
+	fakes := map[local.Function]*fakeFunction{}
+	fns := map[local.Function]rie.Invoker{}
 	for _, f := range rie.Functions {
 		fakes[f] = &fakeFunction{resp: events.APIGatewayV2HTTPResponse{StatusCode: 200}}
 		fns[f] = fakes[f]
@@ -66,7 +66,7 @@ func TestFrontDoorBuildsEvents(t *testing.T) {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		got := fakes[app.Token].got[len(fakes[app.Token].got)-1]
+		got := fakes[local.Token].got[len(fakes[local.Token].got)-1]
 		want := events.APIGatewayV2HTTPRequest{
 			Version: "2.0", RouteKey: "POST /oauth/token", RawPath: "/oauth/token", RawQueryString: "x=1&x=2",
 			Cookies: []string{"a=1,2", "b=3"},
@@ -103,7 +103,7 @@ func TestFrontDoorBuildsEvents(t *testing.T) {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		got := fakes[app.PolicyAdmin].got[len(fakes[app.PolicyAdmin].got)-1]
+		got := fakes[local.PolicyAdmin].got[len(fakes[local.PolicyAdmin].got)-1]
 		if got.RouteKey != "PATCH /api/v2/clients/{id}" || got.Body != `{"name":"x"}` || got.IsBase64Encoded ||
 			!cmp.Equal(got.PathParameters, map[string]string{"id": "demo-spa"}) || got.RawPath != "/api/v2/clients/demo%2Dspa" {
 			t.Errorf("event: route %q body %q base64 %v params %v rawPath %q", got.RouteKey, got.Body, got.IsBase64Encoded, got.PathParameters, got.RawPath)
@@ -111,7 +111,7 @@ func TestFrontDoorBuildsEvents(t *testing.T) {
 	})
 
 	t.Run("each request goes to the function that serves its route", func(t *testing.T) {
-		for path, f := range map[string]app.Function{"/authorize": app.Authorize, "/.well-known/jwks.json": app.Token, "/api/v2/users": app.PolicyAdmin} {
+		for path, f := range map[string]local.Function{"/authorize": local.Authorize, "/.well-known/jwks.json": local.Token, "/api/v2/users": local.PolicyAdmin} {
 			before := len(fakes[f].got)
 			resp, err := http.Get(srv.URL + path)
 			if err != nil {
@@ -127,14 +127,14 @@ func TestFrontDoorBuildsEvents(t *testing.T) {
 
 func TestFrontDoorAnswersAsAPIGateway(t *testing.T) {
 	srv, fakes := frontDoor(t)
-	fakes[app.Token].resp = events.APIGatewayV2HTTPResponse{
+	fakes[local.Token].resp = events.APIGatewayV2HTTPResponse{
 		StatusCode: 400,
 		Headers:    map[string]string{"Content-Type": "application/json", "Cache-Control": "no-store"},
 		Cookies:    []string{"a=1; Path=/", "b=2; Path=/; HttpOnly"},
 		Body:       "eyJlcnJvciI6ImludmFsaWRfcmVxdWVzdCJ9", IsBase64Encoded: true,
 	}
-	fakes[app.PolicyAdmin].err = &rie.FunctionError{Type: "Runtime.ExitError", Message: "exit status 2"}
-	fakes[app.Authorize].err = errors.New("connection refused")
+	fakes[local.PolicyAdmin].err = &rie.FunctionError{Type: "Runtime.ExitError", Message: "exit status 2"}
+	fakes[local.Authorize].err = errors.New("connection refused")
 
 	tests := []struct {
 		name, method, path string
@@ -154,7 +154,7 @@ func TestFrontDoorAnswersAsAPIGateway(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			before := len(fakes[app.Token].got)
+			before := len(fakes[local.Token].got)
 			req, _ := http.NewRequest(tt.method, srv.URL+tt.path, strings.NewReader(tt.body))
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
@@ -168,7 +168,7 @@ func TestFrontDoorAnswersAsAPIGateway(t *testing.T) {
 			if diff := cmp.Diff(tt.wantCookies, resp.Header.Values("Set-Cookie"), cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("Set-Cookie (-want +got):\n%s", diff)
 			}
-			if tt.wantStatus == 413 && len(fakes[app.Token].got) != before {
+			if tt.wantStatus == 413 && len(fakes[local.Token].got) != before {
 				t.Error("the oversized body reached the function")
 			}
 		})

@@ -18,7 +18,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/mrrt-auth/mrrt/shared/childproc"
+	"github.com/mrrt-auth/mrrt/shared/testkit/childproc"
 )
 
 // InvocationPath is where the emulator takes invocations.

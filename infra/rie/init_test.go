@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/mrrt-auth/mrrt/infra/rie"
-	"github.com/mrrt-auth/mrrt/shared/app"
+	"github.com/mrrt-auth/mrrt/shared/runtime/local"
 )
 
 // badEnv has no function configuration at all.
@@ -55,7 +55,7 @@ func TestConfigurationErrorFailsTheInit(t *testing.T) {
 	}
 
 	t.Run("under the emulator the first invocation fails with Runtime.ExitError", func(t *testing.T) {
-		fn, err := rie.Start(context.Background(), emulator, boots[app.Token], badEnv(t))
+		fn, err := rie.Start(context.Background(), emulator, boots[local.Token], badEnv(t))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -24,8 +24,8 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/mrrt-auth/mrrt/infra/rie"
-	"github.com/mrrt-auth/mrrt/shared/app"
-	"github.com/mrrt-auth/mrrt/shared/lambdahttp"
+	"github.com/mrrt-auth/mrrt/shared/runtime/lambdahttp"
+	"github.com/mrrt-auth/mrrt/shared/runtime/local"
 )
 
 // Placeholders in events/ for what only a running deployment can give.
@@ -138,7 +138,7 @@ func TestFunctionsUnderTheEmulator(t *testing.T) {
 	ctx := context.Background()
 
 	t.Run("cold start of each function: init time and first-invoke latency", func(t *testing.T) {
-		first := map[app.Function]string{app.Authorize: "authorize-login-page.json", app.Token: "token-discovery.json", app.PolicyAdmin: "policy-admin-openapi.json"}
+		first := map[local.Function]string{local.Authorize: "authorize-login-page.json", local.Token: "token-discovery.json", local.PolicyAdmin: "policy-admin-openapi.json"}
 		for _, f := range rie.Functions {
 			inv, err := s.fns[f].Invoke(ctx, readEvent(t, first[f]))
 			if err != nil {
@@ -216,13 +216,13 @@ func TestFunctionsUnderTheEmulator(t *testing.T) {
 		json.Unmarshal(readEvent(t, "token-client-credentials.json"), &e)
 		e["body"] = "%%% not base64 %%%"
 		raw, _ := json.Marshal(e)
-		inv, err := s.fns[app.Token].Invoke(ctx, raw)
+		inv, err := s.fns[local.Token].Invoke(ctx, raw)
 		var fe *rie.FunctionError
 		if !errors.As(err, &fe) || fe.Type == "" || !strings.Contains(string(inv.Raw), `"errorType"`) {
 			t.Fatalf("Invoke: %v, want a *rie.FunctionError from an errorType answer", err)
 		}
 		// The function is still serving.
-		if _, err := s.fns[app.Token].Invoke(ctx, readEvent(t, "token-jwks.json")); err != nil {
+		if _, err := s.fns[local.Token].Invoke(ctx, readEvent(t, "token-jwks.json")); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -382,9 +382,9 @@ func readEvent(t *testing.T, name string) []byte {
 }
 
 // functionOf is the function whose router serves routeKey.
-func functionOf(routeKey string) app.Function {
+func functionOf(routeKey string) local.Function {
 	for _, f := range rie.Functions {
-		if slices.Contains(app.RoutesOf(f), routeKey) {
+		if slices.Contains(local.RoutesOf(f), routeKey) {
 			return f
 		}
 	}
@@ -408,7 +408,7 @@ func (s *stack) fillPlaceholders(t *testing.T, raw []byte) []byte {
 
 // checkRequestLogged finds the function's request line for the API Gateway
 // request id and checks that every line of that invocation carries it.
-func (s *stack) checkRequestLogged(t *testing.T, f app.Function, requestID string) {
+func (s *stack) checkRequestLogged(t *testing.T, f local.Function, requestID string) {
 	t.Helper()
 	// The request line is the invocation's last; wait until it is read.
 	if _, err := s.fns[f].WaitLog(context.Background(), regexp.MustCompile(`"msg":"request".*"`+lambdahttp.AttrRequestID+`":"`+regexp.QuoteMeta(requestID)+`"`)); err != nil {

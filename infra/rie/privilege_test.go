@@ -11,21 +11,21 @@ import (
 	"github.com/goccy/go-yaml"
 
 	"github.com/mrrt-auth/mrrt/infra/rie"
-	"github.com/mrrt-auth/mrrt/shared/app"
+	"github.com/mrrt-auth/mrrt/shared/runtime/local"
 )
 
 // logicalIDs are the template's names of the functions.
-var logicalIDs = map[app.Function]string{
-	app.Authorize:   "AuthorizeFunction",
-	app.Token:       "TokenFunction",
-	app.PolicyAdmin: "PolicyAdminFunction",
+var logicalIDs = map[local.Function]string{
+	local.Authorize:   "AuthorizeFunction",
+	local.Token:       "TokenFunction",
+	local.PolicyAdmin: "PolicyAdminFunction",
 }
 
 // grants reads a function's policy statements from template.yaml as
 // action -> resource kinds ("table", "index/GSI1", "signing", "mac",
 // "previous"). CloudFormation tags are dropped by the decoder; their
 // values name the resources.
-func grants(t *testing.T, f app.Function) map[string][]string {
+func grants(t *testing.T, f local.Function) map[string][]string {
 	t.Helper()
 	b, err := os.ReadFile("../../template.yaml")
 	if err != nil {

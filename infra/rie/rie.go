@@ -10,7 +10,7 @@
 //
 //	emulator, _ := rie.InstallEmulator(ctx, dir)
 //	boots, _ := rie.BuildBootstraps(ctx, root, dir, runtime.GOARCH)
-//	fn, _ := rie.Start(ctx, emulator, boots[app.Token], env)
+//	fn, _ := rie.Start(ctx, emulator, boots[local.Token], env)
 //	defer fn.Stop()
 //	resp, _ := fn.Invoke(ctx, event) // an error if the function failed
 package rie
@@ -22,8 +22,8 @@ import (
 	"os/exec"
 	"path/filepath"
 
-	"github.com/mrrt-auth/mrrt/shared/app"
-	"github.com/mrrt-auth/mrrt/shared/childproc"
+	"github.com/mrrt-auth/mrrt/shared/runtime/local"
+	"github.com/mrrt-auth/mrrt/shared/testkit/childproc"
 )
 
 // EmulatorPackage is the Runtime Interface Emulator, at a pinned version,
@@ -31,7 +31,7 @@ import (
 const EmulatorPackage = "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d"
 
 // Functions are the three Lambda functions.
-var Functions = []app.Function{app.Authorize, app.Token, app.PolicyAdmin}
+var Functions = []local.Function{local.Authorize, local.Token, local.PolicyAdmin}
 
 // BuildFlags are the flags of the Makefile's LAMBDA_FLAGS: the bootstraps
 // talk to the Runtime API only (lambda.norpc) and carry no local paths.
@@ -53,7 +53,7 @@ func InstallEmulator(ctx context.Context, dir string) (string, error) {
 // BuildBootstraps builds the three functions of the module at root for
 // linux/goarch with BuildFlags, in one go command, into
 // dir/<goarch>/<function>/bootstrap, and returns their paths.
-func BuildBootstraps(ctx context.Context, root, dir, goarch string) (map[app.Function]string, error) {
+func BuildBootstraps(ctx context.Context, root, dir, goarch string) (map[local.Function]string, error) {
 	out := filepath.Join(dir, goarch)
 	bin := filepath.Join(out, "bin")
 	if err := os.MkdirAll(bin, 0o755); err != nil {
@@ -70,7 +70,7 @@ func BuildBootstraps(ctx context.Context, root, dir, goarch string) (map[app.Fun
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("rie: build functions for linux/%s: %v\n%s", goarch, err, b)
 	}
-	paths := map[app.Function]string{}
+	paths := map[local.Function]string{}
 	for _, f := range Functions {
 		p := filepath.Join(out, string(f), "bootstrap")
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {

@@ -25,11 +25,11 @@ import (
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 
 	"github.com/mrrt-auth/mrrt/infra/rie"
-	"github.com/mrrt-auth/mrrt/shared/app"
-	"github.com/mrrt-auth/mrrt/shared/awstest"
-	"github.com/mrrt-auth/mrrt/shared/dynamostore"
-	"github.com/mrrt-auth/mrrt/shared/oauth"
-	"github.com/mrrt-auth/mrrt/shared/seed"
+	"github.com/mrrt-auth/mrrt/shared/adapters/dynamostore"
+	"github.com/mrrt-auth/mrrt/shared/core/oauth"
+	"github.com/mrrt-auth/mrrt/shared/runtime/local"
+	"github.com/mrrt-auth/mrrt/shared/runtime/seed"
+	"github.com/mrrt-auth/mrrt/shared/testkit/awstest"
 )
 
 // The integration tests start moto_server and local-kms themselves and
@@ -56,7 +56,7 @@ type buildCache struct {
 	once      sync.Once
 	dir       string
 	emulator  string
-	bootstrap map[app.Function]string
+	bootstrap map[local.Function]string
 	took      time.Duration
 	err       error
 }
@@ -71,7 +71,7 @@ func (b *buildCache) cleanup() {
 
 // build returns the emulator and the bootstraps for this machine's
 // architecture, building them on first use.
-func build(t *testing.T) (string, map[app.Function]string) {
+func build(t *testing.T) (string, map[local.Function]string) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds the functions and the Lambda emulator; skipped with -short")
@@ -109,8 +109,8 @@ func build(t *testing.T) (string, map[app.Function]string) {
 // dev server's seed, behind a front door whose URL is the issuer.
 type stack struct {
 	issuer  string
-	fns     map[app.Function]*rie.Function
-	proxies map[app.Function]*awsRecorder
+	fns     map[local.Function]*rie.Function
+	proxies map[local.Function]*awsRecorder
 	store   oauth.Store
 	keyID   string // the RSA signing key's id
 	macID   string // the HMAC key's id
@@ -170,8 +170,8 @@ func startStack(t *testing.T) *stack {
 	}
 	s := &stack{
 		issuer:  "http://" + ln.Addr().String(),
-		fns:     map[app.Function]*rie.Function{},
-		proxies: map[app.Function]*awsRecorder{},
+		fns:     map[local.Function]*rie.Function{},
+		proxies: map[local.Function]*awsRecorder{},
 		store:   dynamostore.New(db, table),
 		keyID:   bare(keyID),
 		macID:   bare(macID),
@@ -221,7 +221,7 @@ func startStack(t *testing.T) *stack {
 		t.FailNow()
 	}
 
-	invokers := map[app.Function]rie.Invoker{}
+	invokers := map[local.Function]rie.Invoker{}
 	for fn, f := range s.fns {
 		invokers[fn] = f
 	}

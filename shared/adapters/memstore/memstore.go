@@ -1,0 +1,695 @@
+// Package memstore is an in-memory oauth.Store for the dev server and tests:
+// plain maps behind one mutex, with values copied in and out so callers
+// never share state with the store.
+package memstore
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mrrt-auth/mrrt/shared/core/oauth"
+)
+
+var _ oauth.Store = (*Store)(nil)
+
+type grantKey struct{ clientID, audience string }
+
+type consentKey struct{ userID, clientID, audience string }
+
+// Store is an oauth.Store in memory. The zero value is not usable; call New.
+type Store struct {
+	mu sync.Mutex
+
+	clients         map[string]*oauth.Client
+	resourceServers map[string]*oauth.ResourceServer
+	grants          map[string]*oauth.ClientGrant
+	grantIDs        map[grantKey]string // (client, audience) -> grant ID
+	users           map[string]*oauth.User
+	userIDs         map[string]string // lower-cased email -> user ID
+	codes           map[string]*oauth.AuthCode
+	families        map[string]*oauth.Family
+	userFamilies    map[string]map[string]struct{} // user ID -> family IDs
+	sessions        map[string]*oauth.Session
+	consents        map[consentKey]*oauth.Consent
+	failures        map[string][]time.Time // login failures per key, oldest first
+
+	faults map[string][]error // FailNext queue per method name
+}
+
+// New returns an empty store.
+func New() *Store {
+	return &Store{
+		clients:         map[string]*oauth.Client{},
+		resourceServers: map[string]*oauth.ResourceServer{},
+		grants:          map[string]*oauth.ClientGrant{},
+		grantIDs:        map[grantKey]string{},
+		users:           map[string]*oauth.User{},
+		userIDs:         map[string]string{},
+		codes:           map[string]*oauth.AuthCode{},
+		families:        map[string]*oauth.Family{},
+		userFamilies:    map[string]map[string]struct{}{},
+		sessions:        map[string]*oauth.Session{},
+		consents:        map[consentKey]*oauth.Consent{},
+		failures:        map[string][]time.Time{},
+	}
+}
+
+// FailNext makes the next call of the named method (for example
+// "AdvanceFamily") return err without doing anything. Calls queue up: n
+// calls fail the next n calls of that method. It panics if Store has no
+// such method, so a typo cannot silently disable a fault.
+func (s *Store) FailNext(method string, err error) {
+	if _, ok := reflect.TypeFor[*Store]().MethodByName(method); !ok || method == "FailNext" {
+		panic(fmt.Sprintf("memstore: FailNext: no method %q", method))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.faults == nil {
+		s.faults = map[string][]error{}
+	}
+	s.faults[method] = append(s.faults[method], err)
+}
+
+// fault pops the injected error for method, if any. Callers hold s.mu.
+func (s *Store) fault(method string) error {
+	if len(s.faults) == 0 {
+		return nil
+	}
+	q := s.faults[method]
+	if len(q) == 0 {
+		return nil
+	}
+	if len(q) == 1 {
+		delete(s.faults, method)
+	} else {
+		s.faults[method] = q[1:]
+	}
+	return q[0]
+}
+
+// expired reports whether an item expiring at exp is gone at now; zero
+// means no expiry. Same boundary as oauth.Family.Active.
+func expired(exp, now time.Time) bool { return !exp.IsZero() && !now.Before(exp) }
+
+func sortedValues[K comparable, V any](m map[K]*V, copyV func(*V) *V, key func(*V) string) []*V {
+	out := make([]*V, 0, len(m))
+	for _, v := range m {
+		out = append(out, copyV(v))
+	}
+	slices.SortFunc(out, func(a, b *V) int { return cmp.Compare(key(a), key(b)) })
+	return out
+}
+
+// Clients.
+
+func (s *Store) Client(_ context.Context, clientID string) (*oauth.Client, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.fault("Client"); err != nil {
+		return nil, err
+	}
+	c, ok := s.clients[clientID]
+	if !ok {
+		return nil, fmt.Errorf("memstore: client %q: %w", clientID, oauth.ErrNotFound)
+	}
+	return c.Clone(), nil
+}
+
+func (s *Store) Clients(_ context.Context) ([]*oauth.Client, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.fault("Clients"); err != nil {
+		return nil, err
+	}
+	return sortedValues(s.clients, (*oauth.Client).Clone, func(c *oauth.Client) string { return c.ClientID }), nil
+}
+
+func (s *Store) CreateClient(_ context.Context, c *oauth.Client) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.fault("CreateClient"); err != nil {
+		return err
+	}
+	if _, ok := s.clients[c.ClientID]; ok {
+		return fmt.Errorf("memstore: create client %q: %w", c.ClientID, oauth.ErrAlreadyExists)
+	}
+	s.clients[c.ClientID] = c.Clone()
+	return nil
+}
+
+func (s *Store) UpdateClient(_ context.Context, c *oauth.Client) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.fault("UpdateClient"); err != nil {
+		return err
+	}
+	if _, ok := s.clients[c.ClientID]; !ok {
+		return fmt.Errorf("memstore: update client %q: %w", c.ClientID, oauth.ErrNotFound)
+	}
+	s.clients[c.ClientID] = c.Clone()
+	return nil
+}
+
+func (s *Store) DeleteClient(_ context.Context, clientID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.fault("DeleteClient"); err != nil {
+		return err
+	}
+	if _, ok := s.clients[clientID]; !ok {
+		return fmt.Errorf("memstore: delete client %q: %w", clientID, oauth.ErrNotFound)
+	}
+	delete(s.clients, clientID)
+	return nil
+}
+
+// Resource servers.
+
+func (s *Store) ResourceServer(_ context.Context, identifier string) (*oauth.ResourceServer, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.fault("ResourceServer"); err != nil {
+		return nil, err
+	}
+	rs, ok := s.resourceServers[identifier]
+	if !ok {
+		return nil, fmt.Errorf("memstore: resource server %q: %w", identifier, oauth.ErrNotFound)
+	}
+	return rs.Clone(), nil
+}
+
+func (s *Store) ResourceServers(_ context.Context) ([]*oauth.ResourceServer, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.fault("ResourceServers"); err != nil {
+		return nil, err
+	}
+	return sortedValues(s.resourceServers, (*oauth.ResourceServer).Clone, func(rs *oauth.ResourceServer) string { return rs.Identifier }), nil
+}
+
+func (s *Store) CreateResourceServer(_ context.Context, rs *oauth.ResourceServer) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.fault("CreateResourceServer"); err != nil {
+		return err
+	}
+	if _, ok := s.resourceServers[rs.Identifier]; ok {
+		return fmt.Errorf("memstore: create resource server %q: %w", rs.Identifier, oauth.ErrAlreadyExists)
+	}
+	s.resourceServers[rs.Identifier] = rs.Clone()
+	return nil
+}
+
+func (s *Store) UpdateResourceServer(_ context.Context, rs *oauth.ResourceServer) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.fault("UpdateResourceServer"); err != nil {
+		return err
+	}
+	if _, ok := s.resourceServers[rs.Identifier]; !ok {
+		return fmt.Errorf("memstore: update resource server %q: %w", rs.Identifier, oauth.ErrNotFound)
+	}
+	s.resourceServers[rs.Identifier] = rs.Clone()
+	return nil
+}
+
+func (s *Store) DeleteResourceServer(_ context.Context, identifier string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.fault("DeleteResourceServer"); err != nil {
+		return err
+	}
+	if _, ok := s.resourceServers[identifier]; !ok {
+		return fmt.Errorf("memstore: delete resource server %q: %w", identifier, oauth.ErrNotFound)
+	}
+	delete(s.resourceServers, identifier)
+	return nil
+}
+
+// Client grants.
+
+func (s *Store) ClientGrantFor(_ context.Context, clientID, audience string) (*oauth.ClientGrant, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.fault("ClientGrantFor"); err != nil {
+		return nil, err
+	}
+	id, ok := s.grantIDs[grantKey{clientID, audience}]
+	if !ok {
+		return nil, fmt.Errorf("memstore: client grant of %q for %q: %w", clientID, audience, oauth.ErrNotFound)
+	}
+	return s.grants[id].Clone(), nil
+}
+
+func (s *Store) ClientGrant(_ context.Context, id string) (*oauth.ClientGrant, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.fault("ClientGrant"); err != nil {
+		return nil, err
+	}
+	g, ok := s.grants[id]
+	if !ok {
+		return nil, fmt.Errorf("memstore: client grant %q: %w", id, oauth.ErrNotFound)
+	}
+	return g.Clone(), nil
+}
+
+func (s *Store) ClientGrants(_ context.Context) ([]*oauth.ClientGrant, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.fault("ClientGrants"); err != nil {
+		return nil, err
+	}
+	return sortedValues(s.grants, (*oauth.ClientGrant).Clone, func(g *oauth.ClientGrant) string { return g.ID }), nil
+}
+
+func (s *Store) CreateClientGrant(_ context.Context, g *oauth.ClientGrant) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.fault("CreateClientGrant"); err != nil {
+		return err
+	}
+	if _, ok := s.grants[g.ID]; ok {
+		return fmt.Errorf("memstore: create client grant %q: %w", g.ID, oauth.ErrAlreadyExists)
+	}
+	k := grantKey{g.ClientID, g.Audience}
+	if _, ok := s.grantIDs[k]; ok {
+		return fmt.Errorf("memstore: create client grant of %q for %q: %w", g.ClientID, g.Audience, oauth.ErrAlreadyExists)
+	}
+	s.grants[g.ID] = g.Clone()
+	s.grantIDs[k] = g.ID
+	return nil
+}
+
+func (s *Store) UpdateClientGrant(_ context.Context, g *oauth.ClientGrant) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.fault("UpdateClientGrant"); err != nil {
+		return err
+	}
+	old, ok := s.grants[g.ID]
+	if !ok {
+		return fmt.Errorf("memstore: update client grant %q: %w", g.ID, oauth.ErrNotFound)
+	}
+	if old.ClientID != g.ClientID || old.Audience != g.Audience {
+		// The (client, audience) index must stay valid; callers delete and recreate instead.
+		return fmt.Errorf("memstore: update client grant %q: client and audience cannot change", g.ID)
+	}
+	s.grants[g.ID] = g.Clone()
+	return nil
+}
+
+func (s *Store) DeleteClientGrant(_ context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.fault("DeleteClientGrant"); err != nil {
+		return err
+	}
+	g, ok := s.grants[id]
+	if !ok {
+		return fmt.Errorf("memstore: delete client grant %q: %w", id, oauth.ErrNotFound)
+	}
+	delete(s.grantIDs, grantKey{g.ClientID, g.Audience})
+	delete(s.grants, id)
+	return nil
+}
+
+// Users.
+
+func emailKey(email string) string { return strings.ToLower(email) }
+
+func (s *Store) User(_ context.Context, userID string) (*oauth.User, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.fault("User"); err != nil {
+		return nil, err
+	}
+	u, ok := s.users[userID]
+	if !ok {
+		return nil, fmt.Errorf("memstore: user %q: %w", userID, oauth.ErrNotFound)
+	}
+	return u.Clone(), nil
+}
+
+func (s *Store) UserByEmail(_ context.Context, email string) (*oauth.User, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.fault("UserByEmail"); err != nil {
+		return nil, err
+	}
+	id, ok := s.userIDs[emailKey(email)]
+	if !ok {
+		// The email is personal data: keep it out of the error (and logs).
+		return nil, fmt.Errorf("memstore: user by email: %w", oauth.ErrNotFound)
+	}
+	return s.users[id].Clone(), nil
+}
+
+func (s *Store) Users(_ context.Context) ([]*oauth.User, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.fault("Users"); err != nil {
+		return nil, err
+	}
+	return sortedValues(s.users, (*oauth.User).Clone, func(u *oauth.User) string { return u.UserID }), nil
+}
+
+func (s *Store) CreateUser(_ context.Context, u *oauth.User) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.fault("CreateUser"); err != nil {
+		return err
+	}
+	if _, ok := s.users[u.UserID]; ok {
+		return fmt.Errorf("memstore: create user %q: %w", u.UserID, oauth.ErrAlreadyExists)
+	}
+	ek := emailKey(u.Email)
+	if _, ok := s.userIDs[ek]; ok {
+		return fmt.Errorf("memstore: create user %q: email taken: %w", u.UserID, oauth.ErrAlreadyExists)
+	}
+	s.users[u.UserID] = u.Clone()
+	s.userIDs[ek] = u.UserID
+	return nil
+}
+
+func (s *Store) UpdateUser(_ context.Context, u *oauth.User) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.fault("UpdateUser"); err != nil {
+		return err
+	}
+	old, ok := s.users[u.UserID]
+	if !ok {
+		return fmt.Errorf("memstore: update user %q: %w", u.UserID, oauth.ErrNotFound)
+	}
+	oldKey, newKey := emailKey(old.Email), emailKey(u.Email)
+	if oldKey != newKey {
+		if _, taken := s.userIDs[newKey]; taken {
+			return fmt.Errorf("memstore: update user %q: email taken: %w", u.UserID, oauth.ErrAlreadyExists)
+		}
+		delete(s.userIDs, oldKey)
+		s.userIDs[newKey] = u.UserID
+	}
+	s.users[u.UserID] = u.Clone()
+	return nil
+}
+
+func (s *Store) DeleteUser(_ context.Context, userID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.fault("DeleteUser"); err != nil {
+		return err
+	}
+	u, ok := s.users[userID]
+	if !ok {
+		return fmt.Errorf("memstore: delete user %q: %w", userID, oauth.ErrNotFound)
+	}
+	delete(s.userIDs, emailKey(u.Email))
+	delete(s.users, userID)
+	return nil
+}
+
+// Authorization codes. Hashes stay out of error messages: they identify a
+// live code.
+
+func (s *Store) CreateCode(_ context.Context, c *oauth.AuthCode) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.fault("CreateCode"); err != nil {
+		return err
+	}
+	if _, ok := s.codes[c.Hash]; ok {
+		return fmt.Errorf("memstore: create code: %w", oauth.ErrAlreadyExists)
+	}
+	s.codes[c.Hash] = c.Clone()
+	return nil
+}
+
+func (s *Store) Code(_ context.Context, hash string, now time.Time) (*oauth.AuthCode, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.fault("Code"); err != nil {
+		return nil, err
+	}
+	c, ok := s.codes[hash]
+	if !ok || expired(c.ExpiresAt, now) {
+		return nil, fmt.Errorf("memstore: code: %w", oauth.ErrNotFound)
+	}
+	return c.Clone(), nil
+}
+
+func (s *Store) RedeemCode(_ context.Context, hash string, f *oauth.Family, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.fault("RedeemCode"); err != nil {
+		return err
+	}
+	c, ok := s.codes[hash]
+	if !ok || expired(c.ExpiresAt, now) {
+		return fmt.Errorf("memstore: redeem code: %w", oauth.ErrNotFound)
+	}
+	if c.Used {
+		return fmt.Errorf("memstore: redeem code: %w", oauth.ErrConsumed)
+	}
+	// Check everything before writing anything: the three writes are one unit.
+	if f != nil {
+		if _, ok := s.families[f.ID]; ok {
+			return fmt.Errorf("memstore: redeem code: family %q: %w", f.ID, oauth.ErrAlreadyExists)
+		}
+		s.putFamily(f.Clone())
+		c.FamilyID = f.ID
+	}
+	c.Used = true
+	return nil
+}
+
+// Families.
+
+func (s *Store) putFamily(f *oauth.Family) {
+	s.families[f.ID] = f
+	ids := s.userFamilies[f.UserID]
+	if ids == nil {
+		ids = map[string]struct{}{}
+		s.userFamilies[f.UserID] = ids
+	}
+	ids[f.ID] = struct{}{}
+}
+
+func (s *Store) CreateFamily(_ context.Context, f *oauth.Family) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.fault("CreateFamily"); err != nil {
+		return err
+	}
+	if _, ok := s.families[f.ID]; ok {
+		return fmt.Errorf("memstore: create family %q: %w", f.ID, oauth.ErrAlreadyExists)
+	}
+	s.putFamily(f.Clone())
+	return nil
+}
+
+func (s *Store) Family(_ context.Context, id string) (*oauth.Family, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.fault("Family"); err != nil {
+		return nil, err
+	}
+	f, ok := s.families[id]
+	if !ok {
+		return nil, fmt.Errorf("memstore: family %q: %w", id, oauth.ErrNotFound)
+	}
+	return f.Clone(), nil
+}
+
+func (s *Store) FamiliesByUser(_ context.Context, userID string) ([]*oauth.Family, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.fault("FamiliesByUser"); err != nil {
+		return nil, err
+	}
+	ids := s.userFamilies[userID]
+	out := make([]*oauth.Family, 0, len(ids))
+	for id := range ids {
+		out = append(out, s.families[id].Clone())
+	}
+	slices.SortFunc(out, func(a, b *oauth.Family) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+	return out, nil
+}
+
+func (s *Store) AdvanceFamily(_ context.Context, id string, a oauth.Advance) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.fault("AdvanceFamily"); err != nil {
+		return err
+	}
+	f, ok := s.families[id]
+	switch {
+	case !ok:
+		return fmt.Errorf("memstore: advance family %q: %w", id, oauth.ErrNotFound)
+	case f.Revoked:
+		return fmt.Errorf("memstore: advance family %q: %w", id, oauth.ErrRevoked)
+	case f.HeadHash != a.FromHash:
+		return fmt.Errorf("memstore: advance family %q: %w", id, oauth.ErrConsumed)
+	}
+	if a.ToHash != a.FromHash {
+		f.PrevHash = a.FromHash
+		f.RotatedAt = a.Now
+	}
+	f.HeadHash = a.ToHash
+	f.Generation = a.Generation
+	f.LastUsedAt = a.Now
+	f.IdleExpiresAt = a.IdleExpiresAt
+	return nil
+}
+
+func (s *Store) RevokeFamily(_ context.Context, id, reason string, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.fault("RevokeFamily"); err != nil {
+		return err
+	}
+	f, ok := s.families[id]
+	if !ok {
+		return fmt.Errorf("memstore: revoke family %q: %w", id, oauth.ErrNotFound)
+	}
+	if !f.Revoked {
+		f.Revoked = true
+		f.RevokedAt = now
+		f.RevokeReason = reason
+	}
+	return nil
+}
+
+// Sessions.
+
+func (s *Store) CreateSession(_ context.Context, sess *oauth.Session) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.fault("CreateSession"); err != nil {
+		return err
+	}
+	if _, ok := s.sessions[sess.Hash]; ok {
+		return fmt.Errorf("memstore: create session: %w", oauth.ErrAlreadyExists)
+	}
+	c := *sess
+	s.sessions[sess.Hash] = &c
+	return nil
+}
+
+func (s *Store) Session(_ context.Context, hash string, now time.Time) (*oauth.Session, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.fault("Session"); err != nil {
+		return nil, err
+	}
+	sess, ok := s.sessions[hash]
+	if !ok || expired(sess.ExpiresAt, now) {
+		return nil, fmt.Errorf("memstore: session: %w", oauth.ErrNotFound)
+	}
+	c := *sess
+	return &c, nil
+}
+
+func (s *Store) DeleteSession(_ context.Context, hash string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.fault("DeleteSession"); err != nil {
+		return err
+	}
+	delete(s.sessions, hash)
+	return nil
+}
+
+// Consents.
+
+func (s *Store) Consent(_ context.Context, userID, clientID, audience string) (*oauth.Consent, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.fault("Consent"); err != nil {
+		return nil, err
+	}
+	c, ok := s.consents[consentKey{userID, clientID, audience}]
+	if !ok {
+		return nil, fmt.Errorf("memstore: consent of %q to %q for %q: %w", userID, clientID, audience, oauth.ErrNotFound)
+	}
+	return c.Clone(), nil
+}
+
+func (s *Store) PutConsent(_ context.Context, c *oauth.Consent) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.fault("PutConsent"); err != nil {
+		return err
+	}
+	s.consents[consentKey{c.UserID, c.ClientID, c.Audience}] = c.Clone()
+	return nil
+}
+
+// Login throttle: a sliding window over the failure times of each key.
+
+// inWindow reports whether a failure at t counts within window before now.
+func inWindow(t, now time.Time, window time.Duration) bool {
+	return !t.After(now) && now.Sub(t) < window
+}
+
+func (s *Store) RecordLoginFailure(_ context.Context, key string, now time.Time, window time.Duration) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.fault("RecordLoginFailure"); err != nil {
+		return 0, err
+	}
+	// Drop failures too old to count, so a key's list stays bounded by
+	// the failures of one window.
+	old := s.failures[key]
+	kept := old[:0]
+	for _, t := range old {
+		if t.After(now) || now.Sub(t) < window {
+			kept = append(kept, t)
+		}
+	}
+	kept = append(kept, now)
+	s.failures[key] = kept
+	n := 0
+	for _, t := range kept {
+		if inWindow(t, now, window) {
+			n++
+		}
+	}
+	return n, nil
+}
+
+func (s *Store) LoginFailures(_ context.Context, key string, now time.Time, window time.Duration) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.fault("LoginFailures"); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, t := range s.failures[key] {
+		if inWindow(t, now, window) {
+			n++
+		}
+	}
+	return n, nil
+}
+
+func (s *Store) ClearLoginFailures(_ context.Context, key string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.fault("ClearLoginFailures"); err != nil {
+		return err
+	}
+	delete(s.failures, key)
+	return nil
+}

@@ -1,0 +1,332 @@
+package policyadmin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+
+	"github.com/mrrt-auth/mrrt/shared/core/oauth"
+)
+
+// clientBody is the body of POST and PATCH /api/v2/clients (Auth0's
+// client_create / client_update, the members we support).
+type clientBody struct {
+	Name                    opt[string]           `json:"name"`
+	AppType                 opt[string]           `json:"app_type"`
+	IsFirstParty            opt[bool]             `json:"is_first_party"`
+	Callbacks               opt[[]string]         `json:"callbacks"`
+	GrantTypes              opt[[]string]         `json:"grant_types"`
+	TokenEndpointAuthMethod opt[string]           `json:"token_endpoint_auth_method"`
+	RefreshToken            opt[refreshTokenBody] `json:"refresh_token"`
+}
+
+// clientView is a client on the wire: never the secret hash, the secret only
+// when it was just generated (create, rotate-secret).
+type clientView struct {
+	*oauth.Client
+	ClientSecret string `json:"client_secret,omitempty"`
+}
+
+func viewClient(c *oauth.Client, secret string) clientView {
+	if c.Callbacks == nil {
+		c.Callbacks = []string{}
+	}
+	if c.GrantTypes == nil {
+		c.GrantTypes = []string{}
+	}
+	return clientView{Client: c, ClientSecret: secret}
+}
+
+var (
+	appTypes    = []string{oauth.AppTypeSPA, oauth.AppTypeNative, oauth.AppTypeRegularWeb, oauth.AppTypeNonInteractive}
+	authMethods = []string{oauth.AuthMethodNone, oauth.AuthMethodClientSecretPost, oauth.AuthMethodClientSecretBasic}
+	grantTypes  = []string{oauth.GrantTypeAuthorizationCode, oauth.GrantTypeRefreshToken, oauth.GrantTypeClientCredentials}
+)
+
+// defaultClient fills what a create request left out, by app type: browser
+// and native apps are public clients with the code flow; machine-to-machine
+// clients are confidential with client_credentials.
+func defaultClient(c *oauth.Client) {
+	if c.AppType == "" {
+		c.AppType = oauth.AppTypeRegularWeb
+	}
+	if c.TokenEndpointAuthMethod == "" {
+		switch c.AppType {
+		case oauth.AppTypeSPA, oauth.AppTypeNative:
+			c.TokenEndpointAuthMethod = oauth.AuthMethodNone
+		default:
+			c.TokenEndpointAuthMethod = oauth.AuthMethodClientSecretPost
+		}
+	}
+	if c.GrantTypes == nil {
+		if c.AppType == oauth.AppTypeNonInteractive {
+			c.GrantTypes = []string{oauth.GrantTypeClientCredentials}
+		} else {
+			c.GrantTypes = []string{oauth.GrantTypeAuthorizationCode, oauth.GrantTypeRefreshToken}
+		}
+	}
+	if c.Callbacks == nil {
+		c.Callbacks = []string{}
+	}
+}
+
+// apply writes the members present in b onto c. create marks a POST, where
+// name is required and refresh_token, when given, must name both types.
+func (b *clientBody) apply(c *oauth.Client, create bool) error {
+	if create && !b.Name.Set {
+		return invalidBody("name", "is required")
+	}
+	if v, ok, err := b.Name.value("name"); err != nil {
+		return err
+	} else if ok {
+		c.Name = v
+	}
+	if v, ok, err := b.AppType.value("app_type"); err != nil {
+		return err
+	} else if ok {
+		c.AppType = v
+	}
+	if v, ok, err := b.IsFirstParty.value("is_first_party"); err != nil {
+		return err
+	} else if ok {
+		c.IsFirstParty = v
+	}
+	if v, ok, err := b.Callbacks.value("callbacks"); err != nil {
+		return err
+	} else if ok {
+		c.Callbacks = v
+	}
+	if v, ok, err := b.GrantTypes.value("grant_types"); err != nil {
+		return err
+	} else if ok {
+		c.GrantTypes = v
+	}
+	if v, ok, err := b.TokenEndpointAuthMethod.value("token_endpoint_auth_method"); err != nil {
+		return err
+	} else if ok {
+		c.TokenEndpointAuthMethod = v
+	}
+	if create {
+		defaultClient(c)
+	}
+	// The refresh-token defaults depend on the (new) auth method.
+	switch body := b.RefreshToken; {
+	case create && (!body.Set || body.Null), !create && body.Null:
+		c.RefreshToken = defaultRefreshConfig(c.IsPublic())
+	case body.Set:
+		if create {
+			// Auth0's schema defaults: finite lifetimes unless said otherwise.
+			c.RefreshToken = oauth.RefreshTokenConfig{}
+		}
+		if err := body.V.apply(&c.RefreshToken, create); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validateClient checks every rule on the client as it would be stored.
+// checkPolicyRefs also checks that each policy names an API that exists,
+// allows skipping consent and defines the scopes; it is set when the request
+// wrote the policies, so that a policy made stale by a later change of an API
+// (which the token endpoint ignores) does not block unrelated updates.
+func (a *api) validateClient(ctx context.Context, c *oauth.Client, checkPolicyRefs bool) error {
+	if err := checkName("name", c.Name); err != nil {
+		return err
+	}
+	if err := oneOf("app_type", c.AppType, appTypes...); err != nil {
+		return err
+	}
+	if err := oneOf("token_endpoint_auth_method", c.TokenEndpointAuthMethod, authMethods...); err != nil {
+		return err
+	}
+	for i, gt := range c.GrantTypes {
+		f := fmt.Sprintf("grant_types[%d]", i)
+		if err := oneOf(f, gt, grantTypes...); err != nil {
+			return err
+		}
+		if slices.Index(c.GrantTypes, gt) != i {
+			return invalidBody(f, "duplicate grant type %q", gt)
+		}
+		// RFC 6749 §4.4: client credentials are for confidential clients only.
+		if gt == oauth.GrantTypeClientCredentials && c.IsPublic() {
+			return invalidBody(f, "client_credentials is not allowed for public clients (token_endpoint_auth_method none)")
+		}
+	}
+	if len(c.Callbacks) > maxCallbacks {
+		return invalidBody("callbacks", "must have at most %d entries", maxCallbacks)
+	}
+	if len(c.Callbacks) > 0 && c.AppType == oauth.AppTypeNonInteractive {
+		return invalidBody("callbacks", "must be empty for non_interactive (machine-to-machine) clients")
+	}
+	for i, cb := range c.Callbacks {
+		f := fmt.Sprintf("callbacks[%d]", i)
+		if err := checkCallback(f, cb, c.AppType); err != nil {
+			return err
+		}
+		if slices.Index(c.Callbacks, cb) != i {
+			return invalidBody(f, "duplicate callback")
+		}
+	}
+	if err := checkRefreshConfig(c); err != nil {
+		return err
+	}
+	return a.checkPolicies(ctx, c, checkPolicyRefs)
+}
+
+func (a *api) listClients(w http.ResponseWriter, r *http.Request) error {
+	p, err := parsePaging(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	cs, err := a.d.Store.Clients(r.Context())
+	if err != nil {
+		return err
+	}
+	views := make([]clientView, len(cs))
+	for i, c := range cs {
+		views[i] = viewClient(c, "")
+	}
+	writeList(w, p, "clients", views)
+	return nil
+}
+
+func (a *api) createClient(w http.ResponseWriter, r *http.Request) error {
+	var b clientBody
+	if err := decodeBody(r, &b); err != nil {
+		return err
+	}
+	c := &oauth.Client{IsFirstParty: true}
+	if err := b.apply(c, true); err != nil {
+		return err
+	}
+	if err := a.validateClient(r.Context(), c, true); err != nil {
+		return err
+	}
+	id, err := oauth.NewID(a.d.Rand)
+	if err != nil {
+		return err
+	}
+	c.ClientID = id
+	secret, err := a.setSecret(c)
+	if err != nil {
+		return err
+	}
+	if err := a.d.Store.CreateClient(r.Context(), c); err != nil {
+		if errors.Is(err, oauth.ErrAlreadyExists) {
+			return conflict("a client with this client_id already exists")
+		}
+		return err
+	}
+	writeJSON(w, http.StatusCreated, viewClient(c, secret))
+	return nil
+}
+
+// setSecret gives a confidential client a fresh secret, kept only as its
+// hash, and returns it; a public client has none.
+func (a *api) setSecret(c *oauth.Client) (string, error) {
+	if c.IsPublic() {
+		c.SecretHash = ""
+		return "", nil
+	}
+	secret, err := oauth.NewOpaque(a.d.Rand)
+	if err != nil {
+		return "", err
+	}
+	c.SecretHash = oauth.HashToken(secret)
+	return secret, nil
+}
+
+func (a *api) client(ctx context.Context, id string) (*oauth.Client, error) {
+	c, err := a.d.Store.Client(ctx, id)
+	if errors.Is(err, oauth.ErrNotFound) {
+		return nil, notFound("inexistent_client", "the client does not exist")
+	}
+	return c, err
+}
+
+func (a *api) getClient(w http.ResponseWriter, r *http.Request) error {
+	c, err := a.client(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, viewClient(c, ""))
+	return nil
+}
+
+// updateClient changes the members present in the body. Setting
+// refresh_token.policies is how an MRRT policy is written; the token endpoint
+// reads the client on every exchange, so it applies from the next one.
+func (a *api) updateClient(w http.ResponseWriter, r *http.Request) error {
+	var b clientBody
+	if err := decodeBody(r, &b); err != nil {
+		return err
+	}
+	c, err := a.client(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if err := b.apply(c, false); err != nil {
+		return err
+	}
+	if err := a.validateClient(r.Context(), c, b.RefreshToken.Set && b.RefreshToken.V.Policies.Set); err != nil {
+		return err
+	}
+	// A client that became confidential gets its first secret now, shown
+	// once; one that became public loses its secret.
+	var secret string
+	if c.IsPublic() || c.SecretHash == "" {
+		if secret, err = a.setSecret(c); err != nil {
+			return err
+		}
+	}
+	if err := a.d.Store.UpdateClient(r.Context(), c); err != nil {
+		if errors.Is(err, oauth.ErrNotFound) {
+			return notFound("inexistent_client", "the client does not exist")
+		}
+		return err
+	}
+	writeJSON(w, http.StatusOK, viewClient(c, secret))
+	return nil
+}
+
+// deleteClient removes the client and its client grants. Its refresh
+// tokens stop working at once: the token endpoint finds no client.
+func (a *api) deleteClient(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	id := r.PathValue("id")
+	if err := a.d.Store.DeleteClient(ctx, id); err != nil {
+		if errors.Is(err, oauth.ErrNotFound) {
+			return notFound("inexistent_client", "the client does not exist")
+		}
+		return err
+	}
+	if err := a.deleteGrantsWhere(ctx, func(g *oauth.ClientGrant) bool { return g.ClientID == id }); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// rotateSecret replaces a confidential client's secret; the old one stops
+// working at once. The new secret is in the response and nowhere else.
+func (a *api) rotateSecret(w http.ResponseWriter, r *http.Request) error {
+	c, err := a.client(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if c.IsPublic() {
+		return newError(http.StatusBadRequest, "invalid_body", "public clients (token_endpoint_auth_method none) have no secret")
+	}
+	secret, err := a.setSecret(c)
+	if err != nil {
+		return err
+	}
+	if err := a.d.Store.UpdateClient(r.Context(), c); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, viewClient(c, secret))
+	return nil
+}

@@ -1,0 +1,188 @@
+package policyadmin
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"unicode/utf8"
+
+	"github.com/mrrt-auth/mrrt/shared/core/oauth"
+	"github.com/mrrt-auth/mrrt/shared/crypto/password"
+)
+
+// databaseConnection is the one connection users live in; Auth0 clients name
+// it in "connection".
+const databaseConnection = "Username-Password-Authentication"
+
+const maxUserNameLen = 300
+
+// userBody is the body of POST and PATCH /api/v2/users.
+type userBody struct {
+	Email      opt[string] `json:"email"`
+	Password   opt[string] `json:"password"`
+	Name       opt[string] `json:"name"`
+	Blocked    opt[bool]   `json:"blocked"`
+	Connection opt[string] `json:"connection"`
+}
+
+// apply writes the members present in b onto u, hashing a new password.
+func (a *api) applyUser(b *userBody, u *oauth.User, create bool) error {
+	if create {
+		if !b.Email.Set {
+			return invalidBody("email", "is required")
+		}
+		if !b.Password.Set {
+			return invalidBody("password", "is required")
+		}
+	}
+	if v, ok, err := b.Connection.value("connection"); err != nil {
+		return err
+	} else if ok && v != databaseConnection {
+		return invalidBody("connection", "must be %q", databaseConnection)
+	}
+	if v, ok, err := b.Email.value("email"); err != nil {
+		return err
+	} else if ok {
+		if err := checkEmail("email", v); err != nil {
+			return err
+		}
+		u.Email = v
+	}
+	if v, ok, err := b.Name.value("name"); err != nil {
+		return err
+	} else if ok {
+		if utf8.RuneCountInString(v) > maxUserNameLen || !utf8.ValidString(v) {
+			return invalidBody("name", "must have at most %d characters", maxUserNameLen)
+		}
+		u.Name = v
+	}
+	if v, ok, err := b.Blocked.value("blocked"); err != nil {
+		return err
+	} else if ok {
+		u.Blocked = v
+	}
+	if v, ok, err := b.Password.value("password"); err != nil {
+		return err
+	} else if ok {
+		if err := checkPassword("password", v); err != nil {
+			return err
+		}
+		hash, err := password.Hash(v, a.d.Rand)
+		if err != nil {
+			return err
+		}
+		u.PasswordHash = hash
+	}
+	return nil
+}
+
+func (a *api) listUsers(w http.ResponseWriter, r *http.Request) error {
+	p, err := parsePaging(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	us, err := a.d.Store.Users(r.Context())
+	if err != nil {
+		return err
+	}
+	writeList(w, p, "users", us)
+	return nil
+}
+
+func (a *api) createUser(w http.ResponseWriter, r *http.Request) error {
+	var b userBody
+	if err := decodeBody(r, &b); err != nil {
+		return err
+	}
+	u := &oauth.User{}
+	if err := a.applyUser(&b, u, true); err != nil {
+		return err
+	}
+	id, err := oauth.NewID(a.d.Rand)
+	if err != nil {
+		return err
+	}
+	u.UserID = "auth0|" + id
+	u.CreatedAt = a.d.Now().UTC()
+	if err := a.d.Store.CreateUser(r.Context(), u); err != nil {
+		if errors.Is(err, oauth.ErrAlreadyExists) {
+			return conflict("a user with this email already exists")
+		}
+		return err
+	}
+	writeJSON(w, http.StatusCreated, u)
+	return nil
+}
+
+func (a *api) user(ctx context.Context, id string) (*oauth.User, error) {
+	u, err := a.d.Store.User(ctx, id)
+	if errors.Is(err, oauth.ErrNotFound) {
+		return nil, notFound("inexistent_user", "the user does not exist")
+	}
+	return u, err
+}
+
+func (a *api) getUser(w http.ResponseWriter, r *http.Request) error {
+	u, err := a.user(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, u)
+	return nil
+}
+
+// updateUser changes the members present. Blocking a user also revokes all
+// of their refresh-token families: the token endpoint does not read users,
+// so this is what makes a block reach the next refresh exchange.
+func (a *api) updateUser(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	var b userBody
+	if err := decodeBody(r, &b); err != nil {
+		return err
+	}
+	u, err := a.user(ctx, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	wasBlocked := u.Blocked
+	if err := a.applyUser(&b, u, false); err != nil {
+		return err
+	}
+	if err := a.d.Store.UpdateUser(ctx, u); err != nil {
+		switch {
+		case errors.Is(err, oauth.ErrAlreadyExists):
+			return conflict("a user with this email already exists")
+		case errors.Is(err, oauth.ErrNotFound):
+			return notFound("inexistent_user", "the user does not exist")
+		}
+		return err
+	}
+	if u.Blocked && !wasBlocked {
+		if err := a.revokeAll(ctx, u.UserID, "user blocked"); err != nil {
+			return err
+		}
+	}
+	writeJSON(w, http.StatusOK, u)
+	return nil
+}
+
+// deleteUser revokes the user's refresh-token families, then removes the
+// user (in that order, so a failure in between leaves nothing usable).
+func (a *api) deleteUser(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	u, err := a.user(ctx, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if err := a.revokeAll(ctx, u.UserID, "user deleted"); err != nil {
+		return err
+	}
+	if err := a.d.Store.DeleteUser(ctx, u.UserID); err != nil {
+		if errors.Is(err, oauth.ErrNotFound) {
+			return notFound("inexistent_user", "the user does not exist")
+		}
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -1,0 +1,225 @@
+package token
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"time"
+
+	"github.com/mrrt-auth/mrrt/shared/core/oauth"
+	"github.com/mrrt-auth/mrrt/shared/protocol/httpx"
+)
+
+// position is where a presented refresh token stands in its family.
+type position int
+
+const (
+	posHead   position = iota // the current head: may be exchanged and rotated
+	posLeeway                 // the head's parent inside the client's leeway: gets the same successor
+	posReused                 // a retired token: the family is revoked (RFC 9700 §4.14.2)
+)
+
+// maxCommitAttempts bounds the classify/commit loop. A lost race moves
+// the presented token out of the head position for good, so the second
+// pass never commits; the bound only guards against a misbehaving store.
+const maxCommitAttempts = 3
+
+func errRefresh(desc string, cause error) error {
+	return oauth.Errorf(oauth.InvalidGrant, "%s", desc).WithCause(cause)
+}
+
+// refresh is the refresh_token grant with Multi-Resource Refresh Tokens.
+// Order: check the token's MAC, read and classify its
+// family, resolve audience and scope, sign, and only then commit the
+// rotation. Everything that can refuse the request happens before the
+// commit, so a refused or failed request leaves the presented token
+// usable; infrastructure faults are returned as they are (503/500), never
+// as invalid_grant.
+func (h *handler) refresh(ctx context.Context, client *oauth.Client, form url.Values) (*oauth.TokenResponse, error) {
+	if !client.AllowsGrant(oauth.GrantTypeRefreshToken) {
+		return nil, oauth.Errorf(oauth.UnauthorizedClient, "client may not use the refresh_token grant")
+	}
+	raw := form.Get("refresh_token")
+	if raw == "" {
+		return nil, oauth.Errorf(oauth.InvalidRequest, "refresh_token missing")
+	}
+	requestedAudience, err := audienceParam(form)
+	if err != nil {
+		return nil, err
+	}
+	requestedScopes, err := httpx.ParseScope(form.Get("scope"))
+	if err != nil {
+		return nil, err
+	}
+	key, err := h.refreshKey(ctx)
+	if err != nil {
+		return nil, err
+	}
+
+	// Parse: a token that fails here never reaches the store.
+	codec := h.codecFor(key)
+	defer h.codecs.Put(codec)
+	presented, err := codec.decode(raw)
+	if err != nil {
+		return nil, errRefresh("invalid refresh token", err)
+	}
+	hash := oauth.HashToken(raw)
+	successor, err := codec.successor(&presented)
+	if err != nil {
+		return nil, errRefresh("invalid refresh token", err)
+	}
+	successorRaw := codec.encode(&successor)
+	successorHash := oauth.HashToken(successorRaw)
+	now := h.d.Now()
+
+	// Validate the token against its family.
+	fam, err := h.family(ctx, presented.familyID())
+	if err != nil {
+		return nil, err
+	}
+	if fam.ClientID != client.ClientID {
+		// RFC 6749 §10.4: bound to its client. Not a reuse: revoke nothing.
+		return nil, errRefresh("invalid refresh token", fmt.Errorf("family %s belongs to client %s", fam.ID, fam.ClientID))
+	}
+	pos, err := classify(fam, client, &presented, hash, successorHash, now)
+	if err != nil {
+		return nil, err
+	}
+	if pos == posReused {
+		return nil, h.revokeReused(ctx, fam, now)
+	}
+
+	// Validate audience and scope (MRRT rules, mrrt.go) before anything is written.
+	audience, err := targetAudience(fam, client, requestedAudience)
+	if err != nil {
+		return nil, err
+	}
+	api, err := h.api(ctx, audience, errUnknownAudience)
+	if err != nil {
+		return nil, err
+	}
+	scopes, err := grantScopes(allowedScopes(fam, client, api), requestedScopes)
+	if err != nil {
+		return nil, err
+	}
+
+	// Sign before committing: a signer fault leaves the family untouched.
+	resp, err := h.refreshResponse(ctx, fam, client, api, scopes, now)
+	if err != nil {
+		return nil, err
+	}
+
+	// Commit. A lost race (ErrConsumed) re-reads the family and classifies
+	// again: usually the winner rotated to this very successor (leeway) or
+	// the token is now retired (reuse).
+	for attempt := 1; ; attempt++ {
+		if pos == posLeeway {
+			// The parent of the head inside the leeway: the same successor,
+			// no write, nothing revoked.
+			resp.RefreshToken = successorRaw
+			return resp, nil
+		}
+		adv := oauth.Advance{FromHash: hash, ToHash: hash, Generation: fam.Generation, Now: now, IdleExpiresAt: idleExpiry(client, now)}
+		if client.Rotates() {
+			adv.ToHash, adv.Generation = successorHash, int(successor.generation)
+		}
+		err := h.d.Families.AdvanceFamily(ctx, fam.ID, adv)
+		switch {
+		case err == nil:
+			if client.Rotates() {
+				resp.RefreshToken = successorRaw
+			}
+			return resp, nil
+		case errors.Is(err, oauth.ErrRevoked), errors.Is(err, oauth.ErrNotFound):
+			return nil, errRefresh("refresh token revoked", err)
+		case !errors.Is(err, oauth.ErrConsumed):
+			return nil, fmt.Errorf("token: advance family: %w", err)
+		case attempt == maxCommitAttempts:
+			return nil, fmt.Errorf("token: advance family: head keeps moving: %w", err)
+		}
+		if fam, err = h.family(ctx, fam.ID); err != nil {
+			return nil, err
+		}
+		if pos, err = classify(fam, client, &presented, hash, successorHash, now); err != nil {
+			return nil, err
+		}
+		if pos == posReused {
+			return nil, h.revokeReused(ctx, fam, now)
+		}
+	}
+}
+
+// classify places the presented token in its family. Only a MAC-valid
+// token gets here, so a token with a lower generation than the head was
+// really issued and is now retired: reuse. A higher generation was never
+// committed (a successor whose rotation failed): refused, nothing revoked.
+func classify(f *oauth.Family, c *oauth.Client, t *refreshToken, hash, successorHash string, now time.Time) (position, error) {
+	switch {
+	case f.Revoked:
+		return 0, errRefresh("refresh token revoked", fmt.Errorf("family %s revoked: %s", f.ID, f.RevokeReason))
+	case !f.Active(now):
+		return 0, errRefresh("refresh token expired", fmt.Errorf("family %s expired", f.ID))
+	case hash == f.HeadHash:
+		return posHead, nil
+	case hash == f.PrevHash && inLeeway(f, c, now) && successorHash == f.HeadHash:
+		return posLeeway, nil
+	case int64(t.generation) < int64(f.Generation):
+		return posReused, nil
+	default:
+		return 0, errRefresh("invalid refresh token", fmt.Errorf("family %s: generation %d is not committed (head %d)", f.ID, t.generation, f.Generation))
+	}
+}
+
+// inLeeway reports whether the head's parent may still be exchanged: only
+// the immediate predecessor, only for leeway seconds after its rotation.
+func inLeeway(f *oauth.Family, c *oauth.Client, now time.Time) bool {
+	leeway := c.RefreshToken.Leeway
+	return leeway > 0 && !f.RotatedAt.IsZero() && now.Before(f.RotatedAt.Add(time.Duration(leeway)*time.Second))
+}
+
+// revokeReused revokes a family whose retired token came back and returns
+// the error for the client. If the revocation itself fails the fault is
+// returned (503/500), so the next attempt revokes again.
+func (h *handler) revokeReused(ctx context.Context, fam *oauth.Family, now time.Time) error {
+	if err := h.d.Families.RevokeFamily(ctx, fam.ID, "refresh_token_reuse", now); err != nil && !errors.Is(err, oauth.ErrNotFound) {
+		return fmt.Errorf("token: revoke reused family: %w", err)
+	}
+	h.log.LogAttrs(ctx, slog.LevelWarn, "refresh token reuse: family revoked",
+		slog.String("family_id", fam.ID), slog.String("client_id", fam.ClientID), slog.String("user_id", fam.UserID))
+	return oauth.Errorf(oauth.InvalidGrant, "refresh token already used")
+}
+
+// refreshResponse signs the access token (and the ID token, rule 8).
+func (h *handler) refreshResponse(ctx context.Context, fam *oauth.Family, client *oauth.Client, api *oauth.ResourceServer, scopes []string, now time.Time) (*oauth.TokenResponse, error) {
+	at, expiresIn, err := h.signAccessToken(ctx, accessToken{
+		api:      api,
+		clientID: client.ClientID,
+		subject:  fam.UserID,
+		scopes:   scopes,
+		authTime: fam.AuthTime,
+	}, now)
+	if err != nil {
+		return nil, err
+	}
+	resp := &oauth.TokenResponse{AccessToken: at, TokenType: "Bearer", ExpiresIn: expiresIn, Scope: httpx.JoinScope(scopes)}
+	if issuesIDToken(fam, api.Identifier) {
+		if resp.IDToken, err = h.signIDToken(ctx, client.ClientID, fam.UserID, fam.AuthTime, "", now); err != nil {
+			return nil, err
+		}
+	}
+	return resp, nil
+}
+
+// family reads a refresh-token family; an unknown one is invalid_grant.
+func (h *handler) family(ctx context.Context, id string) (*oauth.Family, error) {
+	fam, err := h.d.Families.Family(ctx, id)
+	if errors.Is(err, oauth.ErrNotFound) {
+		return nil, errRefresh("invalid refresh token", err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("token: family: %w", err)
+	}
+	return fam, nil
+}

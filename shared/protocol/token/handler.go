@@ -1,0 +1,170 @@
+// Package token serves the token endpoint (authorization_code,
+// refresh_token with Multi-Resource Refresh Tokens, client_credentials),
+// token revocation (RFC 7009), the JWKS and the discovery documents.
+package token
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/mrrt-auth/mrrt/shared/core/oauth"
+	"github.com/mrrt-auth/mrrt/shared/protocol/httpx"
+)
+
+// Routes are the Go 1.22 ServeMux patterns NewHandler serves.
+var Routes = []string{
+	"POST /oauth/token",
+	"POST /oauth/revoke",
+	"GET /.well-known/jwks.json",
+	"GET /.well-known/openid-configuration",
+	"GET /.well-known/oauth-authorization-server",
+	"OPTIONS /oauth/token", // CORS preflight (cors.go)
+	"OPTIONS /oauth/revoke",
+}
+
+// Deps is what the token handler needs.
+type Deps struct {
+	Clients      oauth.ClientStore
+	APIs         oauth.ResourceServerStore
+	ClientGrants oauth.ClientGrantStore
+	Codes        oauth.CodeStore
+	Families     oauth.FamilyStore
+	Signer       oauth.Signer
+	Issuer       string // e.g. "https://auth.example.com", no trailing slash
+	// RefreshKey returns the server's secret (>= 32 bytes) for refresh-token
+	// MACs and successor derivation; called per request, implementations cache.
+	RefreshKey      func(ctx context.Context) ([]byte, error)
+	IDTokenLifetime time.Duration // default 1h when zero
+	Now             func() time.Time
+	Rand            io.Reader
+	Logger          *slog.Logger
+}
+
+const defaultIDTokenLifetime = time.Hour
+
+type handler struct {
+	d    Deps
+	log  *slog.Logger
+	mux  *http.ServeMux
+	jwks jwksCache
+	// codecs pools refresh-token codecs (refresh_token_codec.go).
+	codecs sync.Pool
+	meta   []byte // the discovery document, rendered once
+}
+
+// NewHandler returns the handler for Routes. Nil Now, Rand and Logger
+// default to time.Now, crypto/rand and a discarding logger; the stores,
+// Signer and RefreshKey are required.
+func NewHandler(d Deps) http.Handler {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Rand == nil {
+		d.Rand = rand.Reader
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.IDTokenLifetime <= 0 {
+		d.IDTokenLifetime = defaultIDTokenLifetime
+	}
+	h := &handler{d: d, log: d.Logger, mux: http.NewServeMux()}
+	h.meta = h.metadata()
+	h.mux.HandleFunc(Routes[0], h.serveToken)
+	h.mux.HandleFunc(Routes[1], h.serveRevoke)
+	h.mux.HandleFunc(Routes[2], h.serveJWKS)
+	h.mux.HandleFunc(Routes[3], h.serveMetadata)
+	h.mux.HandleFunc(Routes[4], h.serveMetadata)
+	h.mux.HandleFunc(Routes[5], servePreflight)
+	h.mux.HandleFunc(Routes[6], servePreflight)
+	return httpx.Recover(d.Logger)(cors(h.mux))
+}
+
+func (h *handler) serveToken(w http.ResponseWriter, r *http.Request) {
+	resp, err := h.token(r)
+	if err != nil {
+		httpx.WriteError(w, r, h.log, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, resp)
+}
+
+// token parses the request, authenticates the client and dispatches on
+// grant_type; each grant lives in its own file.
+func (h *handler) token(r *http.Request) (*oauth.TokenResponse, error) {
+	form, err := httpx.ParseForm(r)
+	if err != nil {
+		return nil, err
+	}
+	ctx := r.Context()
+	client, err := h.authenticateClient(ctx, r, form)
+	if err != nil {
+		return nil, err
+	}
+	switch gt := form.Get("grant_type"); gt {
+	case oauth.GrantTypeAuthorizationCode:
+		return h.exchangeCode(ctx, client, form)
+	case oauth.GrantTypeRefreshToken:
+		return h.refresh(ctx, client, form)
+	case oauth.GrantTypeClientCredentials:
+		return h.clientCredentials(ctx, client, form)
+	case "":
+		return nil, oauth.Errorf(oauth.InvalidRequest, "grant_type missing")
+	default:
+		return nil, oauth.Errorf(oauth.UnsupportedGrantType, "grant_type is not supported")
+	}
+}
+
+// audienceParam returns the requested audience: Auth0's audience or
+// RFC 8707's resource (one value; ParseForm refuses repeats). Both present
+// and different is invalid_request.
+func audienceParam(form url.Values) (string, error) {
+	aud, res := form.Get("audience"), form.Get("resource")
+	if aud != "" && res != "" && aud != res {
+		return "", oauth.Errorf(oauth.InvalidRequest, "audience and resource differ")
+	}
+	if aud != "" {
+		return aud, nil
+	}
+	return res, nil
+}
+
+// Errors for an audience with no API, built once (they are copied by
+// WithCause, never modified).
+var (
+	errUnknownAudience = &oauth.Error{Code: oauth.InvalidTarget, Description: "unknown audience"}
+	errCodeAPIGone     = &oauth.Error{Code: oauth.InvalidGrant, Description: "the API of this authorization no longer exists"}
+)
+
+// api reads the resource server for audience; notFound is returned when
+// there is none.
+func (h *handler) api(ctx context.Context, audience string, notFound *oauth.Error) (*oauth.ResourceServer, error) {
+	api, err := h.d.APIs.ResourceServer(ctx, audience)
+	if errors.Is(err, oauth.ErrNotFound) {
+		return nil, notFound.WithCause(err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("token: resource server: %w", err)
+	}
+	return api, nil
+}
+
+// refreshKey returns the refresh-token MAC key.
+func (h *handler) refreshKey(ctx context.Context) ([]byte, error) {
+	key, err := h.d.RefreshKey(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("token: refresh key: %w", err)
+	}
+	if err := checkRefreshKey(key); err != nil {
+		return nil, err
+	}
+	return key, nil
+}

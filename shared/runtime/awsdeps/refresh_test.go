@@ -1,0 +1,407 @@
+package awsdeps_test
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/mrrt-auth/mrrt/shared/core/oauth"
+	"github.com/mrrt-auth/mrrt/shared/protocol/token"
+	"github.com/mrrt-auth/mrrt/shared/runtime/awsdeps"
+	"github.com/mrrt-auth/mrrt/shared/testkit/awstest"
+)
+
+// The token endpoint wired to DynamoDB and KMS exactly as the token Lambda
+// is, against moto and local-kms.
+
+const (
+	issuer     = "https://auth.example.com"
+	api        = "https://api.example.com"
+	billing    = "https://billing.example.com" // in the strict client's MRRT policy
+	callback   = "https://app.example.com/callback"
+	strictID   = "spa"        // public, rotating, leeway 0
+	leewayID   = "spa-leeway" // public, rotating, leeway 30 s
+	m2mID      = "m2m"        // confidential, client_credentials
+	m2mSecret  = "m2m-secret-0123456789abcdefghijklmnopqrstuvwxyz"
+	verifier   = "verifier-0123456789abcdefghijklmnopqrstuvwxyz-0123456789"
+	userID     = "auth0|user-1"
+	racers     = 50
+	raceRounds = 8
+)
+
+// endpoint is the token handler on the AWS stack with observed clients.
+type endpoint struct {
+	stack   *stack
+	deps    *awsdeps.Deps
+	handler http.Handler
+	counter *awstest.Counter
+	faults  *awstest.Faults
+	codes   atomic.Int64
+	secrets sync.Map // every raw secret handed out, for the item audit
+}
+
+func newEndpoint(t testing.TB) *endpoint {
+	t.Helper()
+	e := &endpoint{stack: startStack(t), counter: awstest.NewCounter(), faults: &awstest.Faults{}}
+	e.deps = e.stack.deps(t, e.counter.Install, e.faults.Install)
+	e.handler = token.NewHandler(token.Deps{
+		Clients: e.deps.Store, APIs: e.deps.Store, ClientGrants: e.deps.Store, Codes: e.deps.Store, Families: e.deps.Store,
+		Signer: e.deps.Signer, Issuer: e.deps.Issuer, RefreshKey: e.deps.RefreshKey,
+	})
+	ctx := t.Context()
+	public := func(id string, leeway int) *oauth.Client {
+		return &oauth.Client{
+			ClientID: id, Name: id, AppType: oauth.AppTypeSPA, IsFirstParty: true, Callbacks: []string{callback},
+			GrantTypes:              []string{oauth.GrantTypeAuthorizationCode, oauth.GrantTypeRefreshToken},
+			TokenEndpointAuthMethod: oauth.AuthMethodNone,
+			RefreshToken: oauth.RefreshTokenConfig{
+				RotationType: oauth.RotationRotating, ExpirationType: oauth.ExpirationExpiring, Leeway: leeway,
+				TokenLifetime: 86400, IdleTokenLifetime: 3600,
+			},
+		}
+	}
+	strict := public(strictID, 0)
+	strict.RefreshToken.Policies = []oauth.Policy{{Audience: billing, Scope: []string{"read:billing"}}}
+	for _, c := range []*oauth.Client{strict, public(leewayID, 30), {
+		ClientID: m2mID, Name: m2mID, AppType: oauth.AppTypeNonInteractive, GrantTypes: []string{oauth.GrantTypeClientCredentials},
+		TokenEndpointAuthMethod: oauth.AuthMethodClientSecretPost, SecretHash: oauth.HashToken(m2mSecret),
+	}} {
+		mustDo(t, "CreateClient", e.deps.Store.CreateClient(ctx, c))
+	}
+	mustDo(t, "CreateResourceServer", e.deps.Store.CreateResourceServer(ctx, &oauth.ResourceServer{
+		Identifier: api, Name: "API", Scopes: []oauth.Scope{{Value: "read"}}, TokenLifetime: 600,
+		AllowOfflineAccess: true, SigningAlg: oauth.AlgRS256,
+	}))
+	mustDo(t, "CreateResourceServer", e.deps.Store.CreateResourceServer(ctx, &oauth.ResourceServer{
+		Identifier: billing, Name: "Billing", Scopes: []oauth.Scope{{Value: "read:billing"}}, TokenLifetime: 600,
+		SkipConsentForVerifiableFirstPartyClients: true, SigningAlg: oauth.AlgRS256,
+	}))
+	mustDo(t, "CreateClientGrant", e.deps.Store.CreateClientGrant(ctx, &oauth.ClientGrant{ID: "cg-1", ClientID: m2mID, Audience: api, Scope: []string{"read"}}))
+	e.secrets.Store(m2mSecret, true)
+	return e
+}
+
+func mustDo(t testing.TB, op string, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("%s: %v", op, err)
+	}
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   map[string]any
+	counts map[string]int // AWS requests, when measured
+}
+
+func (r response) str(k string) string { s, _ := r.body[k].(string); return s }
+
+func (e *endpoint) post(t testing.TB, form url.Values) response {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodPost, "/oauth/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	rec := httptest.NewRecorder()
+	e.handler.ServeHTTP(rec, req)
+	r := response{status: rec.Code, header: rec.Header()}
+	if err := json.Unmarshal(rec.Body.Bytes(), &r.body); err != nil {
+		t.Fatalf("response %d is not JSON: %q", rec.Code, rec.Body.String())
+	}
+	for _, k := range []string{"access_token", "refresh_token", "id_token"} {
+		if v := r.str(k); v != "" {
+			e.secrets.Store(v, true)
+		}
+	}
+	return r
+}
+
+// newCode stores an authorization code as the authorize Lambda would.
+func (e *endpoint) newCode(t testing.TB, clientID string) string {
+	t.Helper()
+	return e.newCodeIn(t, e.deps.Store, clientID)
+}
+
+func (e *endpoint) newCodeIn(t testing.TB, s oauth.CodeStore, clientID string) string {
+	t.Helper()
+	raw := fmt.Sprintf("code-%d-%s", e.codes.Add(1), strings.Repeat("x", 32))
+	sum := sha256.Sum256([]byte(verifier))
+	now := time.Now()
+	mustDo(t, "CreateCode", s.CreateCode(t.Context(), &oauth.AuthCode{
+		Hash: oauth.HashToken(raw), ClientID: clientID, RedirectURI: callback,
+		CodeChallenge: base64.RawURLEncoding.EncodeToString(sum[:]), CodeChallengeMethod: oauth.CodeChallengeS256,
+		Audience: api, Scopes: []string{"read", oauth.ScopeOfflineAccess}, UserID: userID,
+		AuthTime: now, ExpiresAt: now.Add(oauth.CodeLifetime),
+	}))
+	e.secrets.Store(raw, true)
+	return raw
+}
+
+func (e *endpoint) redeem(t testing.TB, clientID, code string) response {
+	t.Helper()
+	return e.post(t, url.Values{
+		"grant_type": {oauth.GrantTypeAuthorizationCode}, "client_id": {clientID}, "code": {code},
+		"redirect_uri": {callback}, "code_verifier": {verifier},
+	})
+}
+
+// refreshToken runs the code flow and returns the first refresh token.
+func (e *endpoint) refreshToken(t testing.TB, clientID string) string {
+	t.Helper()
+	r := e.redeem(t, clientID, e.newCode(t, clientID))
+	if r.status != http.StatusOK || r.str("refresh_token") == "" {
+		t.Fatalf("code exchange: %d %v", r.status, r.body)
+	}
+	return r.str("refresh_token")
+}
+
+func (e *endpoint) refresh(t testing.TB, clientID, rt string) response {
+	t.Helper()
+	return e.post(t, url.Values{"grant_type": {oauth.GrantTypeRefreshToken}, "client_id": {clientID}, "refresh_token": {rt}})
+}
+
+// refreshTo is an MRRT exchange for audience.
+func (e *endpoint) refreshTo(t testing.TB, clientID, rt, audience string) response {
+	t.Helper()
+	return e.post(t, url.Values{"grant_type": {oauth.GrantTypeRefreshToken}, "client_id": {clientID}, "refresh_token": {rt}, "audience": {audience}})
+}
+
+func (e *endpoint) clientCredentials(t testing.TB) response {
+	t.Helper()
+	return e.post(t, url.Values{
+		"grant_type": {oauth.GrantTypeClientCredentials}, "client_id": {m2mID}, "client_secret": {m2mSecret}, "audience": {api},
+	})
+}
+
+// counted runs f with a fresh count and returns what it sent.
+func (e *endpoint) counted(f func()) map[string]int {
+	e.counter.Reset()
+	f()
+	return e.counter.Counts()
+}
+
+func wantStatus(t testing.TB, what string, r response, status int) {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("%s: status %d %v, want %d", what, r.status, r.body, status)
+	}
+}
+
+func TestTokenEndpointOnAWS(t *testing.T) {
+	e := newEndpoint(t)
+	// Warm the instance: configuration cache, KMS public keys, MAC key.
+	warm := e.refreshToken(t, strictID)
+	wantStatus(t, "warm-up refresh", e.refresh(t, strictID, warm), http.StatusOK)
+	wantStatus(t, "warm-up client credentials", e.clientCredentials(t), http.StatusOK)
+
+	t.Run("request counts", func(t *testing.T) {
+		tests := []struct {
+			name string
+			call func(t *testing.T) response
+			want map[string]int
+		}{
+			{"a refresh exchange costs one GetItem, one UpdateItem and one Sign", func(t *testing.T) response {
+				rt := e.refreshToken(t, strictID)
+				var r response
+				got := e.counted(func() { r = e.refresh(t, strictID, rt) })
+				t.Logf("refresh_token grant: %v", got)
+				return withCounts(r, got)
+			}, map[string]int{"GetItem": 1, "UpdateItem": 1, "Sign": 1}},
+			{"a refresh exchange for another audience costs the same on a warm instance", func(t *testing.T) response {
+				first := e.refreshTo(t, strictID, e.refreshToken(t, strictID), billing) // warms the billing API's cache entry
+				wantStatus(t, "first exchange for billing", first, http.StatusOK)
+				var r response
+				got := e.counted(func() { r = e.refreshTo(t, strictID, first.str("refresh_token"), billing) })
+				t.Logf("refresh_token grant, other audience: %v", got)
+				if r.str("scope") != "read:billing" {
+					t.Errorf("scope %q, want the policy's read:billing", r.str("scope"))
+				}
+				return withCounts(r, got)
+			}, map[string]int{"GetItem": 1, "UpdateItem": 1, "Sign": 1}},
+			{"a code exchange costs one GetItem, one TransactWriteItems and one Sign", func(t *testing.T) response {
+				code := e.newCode(t, strictID)
+				var r response
+				got := e.counted(func() { r = e.redeem(t, strictID, code) })
+				t.Logf("authorization_code grant: %v", got)
+				return withCounts(r, got)
+			}, map[string]int{"GetItem": 1, "TransactWriteItems": 1, "Sign": 1}},
+			{"client credentials cost one Sign and no DynamoDB request", func(t *testing.T) response {
+				var r response
+				got := e.counted(func() { r = e.clientCredentials(t) })
+				t.Logf("client_credentials grant: %v", got)
+				return withCounts(r, got)
+			}, map[string]int{"Sign": 1}},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				r := tt.call(t)
+				wantStatus(t, "exchange", r, http.StatusOK)
+				if d := cmp.Diff(tt.want, r.counts); d != "" {
+					t.Errorf("AWS requests (-want +got):\n%s", d)
+				}
+			})
+		}
+	})
+
+	t.Run("KMS throttling on every attempt is a 503 and the same refresh token works after recovery", func(t *testing.T) {
+		rt := e.refreshToken(t, strictID)
+		e.faults.Add(awstest.Fault{Op: "Sign", Err: awstest.APIError("ThrottlingException", 400)})
+		var r response
+		got := e.counted(func() { r = e.refresh(t, strictID, rt) })
+		attempts := e.faults.Fired("Sign")
+		e.faults.Clear()
+		wantStatus(t, "throttled refresh", r, http.StatusServiceUnavailable)
+		if attempts != 3 {
+			t.Errorf("%d Sign attempts, want 3", attempts)
+		}
+		if r.str("error") != string(oauth.TemporarilyUnavailable) || r.header.Get("Retry-After") == "" {
+			t.Errorf("body %v, Retry-After %q; want temporarily_unavailable with Retry-After", r.body, r.header.Get("Retry-After"))
+		}
+		if got["UpdateItem"] != 0 || got["TransactWriteItems"] != 0 {
+			t.Errorf("DynamoDB writes during the failed exchange: %v", got)
+		}
+		wantStatus(t, "the same token after recovery", e.refresh(t, strictID, rt), http.StatusOK)
+	})
+
+	t.Run("a DynamoDB write whose response is lost neither loses nor revokes the family", func(t *testing.T) {
+		rt := e.refreshToken(t, strictID)
+		e.faults.Add(awstest.Fault{Op: "UpdateItem", Nth: 1, Err: awstest.ErrResponseLost, AfterSend: true})
+		r := e.refresh(t, strictID, rt)
+		fired := e.faults.Fired("UpdateItem")
+		e.faults.Clear()
+		if fired != 1 {
+			t.Fatalf("fault fired %d times", fired)
+		}
+		wantStatus(t, "refresh with a lost write response", r, http.StatusOK)
+		wantStatus(t, "the rotated token", e.refresh(t, strictID, r.str("refresh_token")), http.StatusOK)
+	})
+
+	t.Run("50 concurrent exchanges of one token with leeway 0: exactly one succeeds", func(t *testing.T) {
+		rt := e.refreshToken(t, strictID)
+		fam := e.familyOf(t, rt)
+		statuses := map[string]int{}
+		for _, r := range e.race(t, strictID, rt) {
+			statuses[fmt.Sprint(r.status, " ", r.str("error"))]++
+		}
+		if d := cmp.Diff(map[string]int{"200 ": 1, "400 invalid_grant": racers - 1}, statuses); d != "" {
+			t.Errorf("statuses (-want +got):\n%s", d)
+		}
+		// The losers presented a retired token: reuse, so the family is
+		// revoked (a leeway avoids this).
+		f, err := e.deps.Store.Family(t.Context(), fam)
+		mustDo(t, "Family", err)
+		if f.Generation != 1 || !f.Revoked {
+			t.Errorf("family at generation %d, revoked %v; want one rotation, then revoked", f.Generation, f.Revoked)
+		}
+	})
+
+	t.Run("50 concurrent exchanges of one token with a leeway all get the same successor from one rotation", func(t *testing.T) {
+		rt := e.refreshToken(t, leewayID)
+		fam := e.familyOf(t, rt)
+		rs := e.race(t, leewayID, rt)
+		statuses, successors := map[int]int{}, map[string]int{}
+		for _, r := range rs {
+			statuses[r.status]++
+			successors[r.str("refresh_token")]++
+		}
+		if statuses[http.StatusOK] != racers || len(successors) != 1 {
+			t.Fatalf("statuses %v, %d distinct successors; want %d × 200 with one successor", statuses, len(successors), racers)
+		}
+		f, err := e.deps.Store.Family(t.Context(), fam)
+		mustDo(t, "Family", err)
+		if f.Generation != 1 || f.Revoked {
+			t.Errorf("family at generation %d, revoked %v; want one rotation and active", f.Generation, f.Revoked)
+		}
+		for next := range successors {
+			wantStatus(t, "the successor", e.refresh(t, leewayID, next), http.StatusOK)
+		}
+	})
+
+	t.Run("a refresh racing a revocation leaves no working token", func(t *testing.T) {
+		for round := range raceRounds {
+			rt := e.refreshToken(t, strictID)
+			fam := e.familyOf(t, rt)
+			var r response
+			var revokeErr error
+			var wg sync.WaitGroup
+			wg.Go(func() { r = e.refresh(t, strictID, rt) })
+			wg.Go(func() { revokeErr = e.deps.Store.RevokeFamily(t.Context(), fam, "logout", time.Now()) })
+			wg.Wait()
+			mustDo(t, "RevokeFamily", revokeErr)
+			for _, tok := range []string{rt, r.str("refresh_token")} {
+				if tok == "" {
+					continue
+				}
+				if again := e.refresh(t, strictID, tok); again.status != http.StatusBadRequest || again.str("error") != string(oauth.InvalidGrant) {
+					t.Errorf("round %d: a token of the revoked family still answers %d %v", round, again.status, again.body)
+				}
+			}
+		}
+	})
+
+	t.Run("no raw code, token or secret is stored in DynamoDB", func(t *testing.T) {
+		out, err := e.stack.db.Scan(t.Context(), &dynamodb.ScanInput{TableName: &e.stack.table})
+		mustDo(t, "Scan", err)
+		dump, err := json.Marshal(out.Items)
+		mustDo(t, "Marshal", err)
+		n := 0
+		e.secrets.Range(func(k, _ any) bool {
+			n++
+			if strings.Contains(string(dump), k.(string)) {
+				t.Errorf("a raw secret is stored: %.20s…", k)
+			}
+			return true
+		})
+		if n < 10 || len(out.Items) < 10 || out.LastEvaluatedKey != nil {
+			t.Errorf("audited %d secrets against %d items; the test saw too little", n, len(out.Items))
+		}
+	})
+}
+
+// race sends racers exchanges of rt at once.
+func (e *endpoint) race(t *testing.T, clientID, rt string) []response {
+	t.Helper()
+	rs := make([]response, racers)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range rs {
+		wg.Go(func() {
+			<-start
+			rs[i] = e.refresh(t, clientID, rt)
+		})
+	}
+	close(start)
+	wg.Wait()
+	return rs
+}
+
+// familyOf finds the family of a fresh refresh token through the store:
+// the newest family of the test user whose head is the token.
+func (e *endpoint) familyOf(t *testing.T, rt string) string {
+	t.Helper()
+	fams, err := e.deps.Store.FamiliesByUser(t.Context(), userID)
+	mustDo(t, "FamiliesByUser", err)
+	for _, f := range fams {
+		if f.HeadHash == oauth.HashToken(rt) {
+			return f.ID
+		}
+	}
+	t.Fatal("no family has the token as its head")
+	return ""
+}
+
+func withCounts(r response, counts map[string]int) response {
+	r.counts = counts
+	return r
+}

@@ -1,0 +1,362 @@
+package local_test
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"os"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/goccy/go-yaml"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/mrrt-auth/mrrt/shared/adapters/dynamostore"
+	"github.com/mrrt-auth/mrrt/shared/runtime/awsdeps"
+	"github.com/mrrt-auth/mrrt/shared/runtime/local"
+)
+
+// The SAM template, the router and the store must agree; these tests read
+// template.yaml (its CloudFormation tags such as !Sub are dropped by the
+// decoder, their values kept) and compare.
+
+var functions = []local.Function{local.Authorize, local.Token, local.PolicyAdmin}
+
+// logicalIDs are the template's names of the functions.
+var logicalIDs = map[local.Function]string{
+	local.Authorize:   "AuthorizeFunction",
+	local.Token:       "TokenFunction",
+	local.PolicyAdmin: "PolicyAdminFunction",
+}
+
+type template struct {
+	Globals struct {
+		Function struct {
+			Environment struct {
+				Variables map[string]any `yaml:"Variables"`
+			} `yaml:"Environment"`
+		} `yaml:"Function"`
+	} `yaml:"Globals"`
+	Resources map[string]resource `yaml:"Resources"`
+}
+
+type resource struct {
+	Type       string         `yaml:"Type"`
+	Metadata   map[string]any `yaml:"Metadata"`
+	Properties map[string]any `yaml:"Properties"`
+}
+
+func readTemplate(t *testing.T) *template {
+	t.Helper()
+	b, err := os.ReadFile("../../../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tpl template
+	if err := yaml.Unmarshal(b, &tpl); err != nil {
+		t.Fatalf("template.yaml: %v", err)
+	}
+	return &tpl
+}
+
+// get walks nested maps: get(m, "a", "b") is m["a"]["b"].
+func get(v any, keys ...string) any {
+	for _, k := range keys {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[k]
+	}
+	return v
+}
+
+// templateRoute converts a ServeMux pattern ("GET /api/v2/clients/{id}")
+// to the HttpApi route key ("GET /api/v2/clients/{id}"); a wildcard
+// "{name...}" becomes the greedy "{name+}". Patterns that an HttpApi route
+// cannot express are an error.
+func templateRoute(pattern string) (string, error) {
+	method, path, ok := strings.Cut(pattern, " ")
+	if !ok || method == "" || !strings.HasPrefix(path, "/") || strings.Contains(path, " ") {
+		return "", fmt.Errorf("%q: want METHOD /path", pattern)
+	}
+	if strings.Contains(path, "{$}") || (strings.HasSuffix(path, "/") && path != "/") {
+		return "", fmt.Errorf("%q: subtree or {$} patterns have no HttpApi route", pattern)
+	}
+	segs := strings.Split(path, "/")
+	for i, s := range segs {
+		if name, ok := strings.CutSuffix(strings.TrimPrefix(s, "{"), "...}"); ok && strings.HasPrefix(s, "{") {
+			if i != len(segs)-1 {
+				return "", fmt.Errorf("%q: wildcard not last", pattern)
+			}
+			segs[i] = "{" + name + "+}"
+		}
+	}
+	return method + " " + strings.Join(segs, "/"), nil
+}
+
+func TestTemplateRoutesMatchTheRouter(t *testing.T) {
+	tpl := readTemplate(t)
+	body := tpl.Resources["HttpApi"].Properties["DefinitionBody"]
+	paths, ok := get(body, "paths").(map[string]any)
+	if !ok || len(paths) == 0 {
+		t.Fatal("HttpApi has no DefinitionBody paths")
+	}
+
+	// Every route of the template, with the integration (function) it calls.
+	inTemplate := map[string]string{}
+	for path, ops := range paths {
+		for method, op := range ops.(map[string]any) {
+			ref, _ := get(op, "x-amazon-apigateway-integration", "$ref").(string)
+			name, ok := strings.CutPrefix(ref, "#/components/x-amazon-apigateway-integrations/")
+			if !ok {
+				t.Errorf("%s %s: integration is not a $ref to a shared integration: %v", method, path, op)
+			}
+			inTemplate[strings.ToUpper(method)+" "+path] = name
+		}
+	}
+	// Every route of the router, with its function.
+	inRouter := map[string]string{}
+	for _, f := range functions {
+		for _, p := range local.RoutesOf(f) {
+			route, err := templateRoute(p)
+			if err != nil {
+				t.Errorf("%s: %v", f, err)
+				continue
+			}
+			inRouter[route] = string(f)
+		}
+	}
+	if len(inRouter) == 0 {
+		t.Fatal("the router has no routes")
+	}
+
+	t.Run("every router route is in the template, on its function", func(t *testing.T) {
+		for _, r := range slices.Sorted(maps.Keys(inRouter)) {
+			if got, ok := inTemplate[r]; !ok {
+				t.Errorf("template.yaml lacks route %q (function %s)", r, inRouter[r])
+			} else if got != inRouter[r] {
+				t.Errorf("route %q goes to %s in template.yaml, but the router serves it from %s", r, got, inRouter[r])
+			}
+		}
+	})
+	t.Run("every template route is served by the router", func(t *testing.T) {
+		for _, r := range slices.Sorted(maps.Keys(inTemplate)) {
+			if _, ok := inRouter[r]; !ok {
+				t.Errorf("template.yaml routes %q, which no function serves", r)
+			}
+		}
+	})
+	t.Run("each integration invokes the function of its name", func(t *testing.T) {
+		integrations, _ := get(body, "components", "x-amazon-apigateway-integrations").(map[string]any)
+		for _, f := range functions {
+			in := integrations[string(f)]
+			uri, _ := get(in, "uri").(string)
+			want := ":function:${AWS::StackName}-" + string(f) + "/invocations"
+			if !strings.HasSuffix(uri, want) {
+				t.Errorf("integration %s: uri %q does not end in %q", f, uri, want)
+			}
+			if get(in, "type") != "aws_proxy" || get(in, "payloadFormatVersion") != "2.0" {
+				t.Errorf("integration %s: want type aws_proxy and payload format 2.0, got %v", f, in)
+			}
+			fn := tpl.Resources[logicalIDs[f]]
+			if name := fn.Properties["FunctionName"]; name != "${AWS::StackName}-"+string(f) {
+				t.Errorf("%s: FunctionName = %v, want ${AWS::StackName}-%s (the integration names it)", logicalIDs[f], name, f)
+			}
+		}
+	})
+}
+
+func TestTemplateRouteConversion(t *testing.T) {
+	tests := []struct {
+		name, pattern, want string
+		wantErr             bool
+	}{
+		{name: "a plain route keeps method and path", pattern: "POST /oauth/token", want: "POST /oauth/token"},
+		{name: "a path parameter keeps its braces", pattern: "GET /api/v2/clients/{id}", want: "GET /api/v2/clients/{id}"},
+		{name: "a trailing wildcard becomes greedy", pattern: "GET /files/{rest...}", want: "GET /files/{rest+}"},
+		{name: "a pattern without a method is refused", pattern: "/authorize", wantErr: true},
+		{name: "an exact-match {$} pattern is refused", pattern: "GET /{$}", wantErr: true},
+		{name: "a subtree pattern is refused", pattern: "GET /static/", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := templateRoute(tt.pattern)
+			if (err != nil) != tt.wantErr || got != tt.want {
+				t.Errorf("templateRoute(%q) = %q, %v; want %q, error %v", tt.pattern, got, err, tt.want, tt.wantErr)
+			}
+		})
+	}
+}
+
+// tableRecorder captures what dynamostore.CreateTable asks for.
+type tableRecorder struct {
+	create *dynamodb.CreateTableInput
+	ttl    *dynamodb.UpdateTimeToLiveInput
+}
+
+func (r *tableRecorder) CreateTable(_ context.Context, in *dynamodb.CreateTableInput, _ ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error) {
+	r.create = in
+	return &dynamodb.CreateTableOutput{}, nil
+}
+
+func (r *tableRecorder) DescribeTable(_ context.Context, in *dynamodb.DescribeTableInput, _ ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error) {
+	return &dynamodb.DescribeTableOutput{Table: &types.TableDescription{TableName: in.TableName, TableStatus: types.TableStatusActive}}, nil
+}
+
+func (r *tableRecorder) DescribeTimeToLive(context.Context, *dynamodb.DescribeTimeToLiveInput, ...func(*dynamodb.Options)) (*dynamodb.DescribeTimeToLiveOutput, error) {
+	return &dynamodb.DescribeTimeToLiveOutput{}, nil
+}
+
+func (r *tableRecorder) UpdateTimeToLive(_ context.Context, in *dynamodb.UpdateTimeToLiveInput, _ ...func(*dynamodb.Options)) (*dynamodb.UpdateTimeToLiveOutput, error) {
+	r.ttl = in
+	return &dynamodb.UpdateTimeToLiveOutput{}, nil
+}
+
+// tableShape is what the template and CreateTable must agree on.
+type tableShape struct {
+	BillingMode string
+	Attributes  []string // "NAME:TYPE", sorted
+	Keys        []string // "NAME:HASH", "NAME:RANGE"
+	Indexes     map[string][]string
+	Projections map[string]string
+	TTL         string
+}
+
+func TestTemplateTableMatchesCreateTable(t *testing.T) {
+	var rec tableRecorder
+	if err := dynamostore.CreateTable(context.Background(), &rec, "t"); err != nil {
+		t.Fatal(err)
+	}
+	if rec.create == nil || rec.ttl == nil {
+		t.Fatal("CreateTable did not create the table and enable TTL")
+	}
+	fromCode := tableShape{
+		BillingMode: string(rec.create.BillingMode),
+		Indexes:     map[string][]string{},
+		Projections: map[string]string{},
+		TTL:         aws.ToString(rec.ttl.TimeToLiveSpecification.AttributeName),
+	}
+	for _, a := range rec.create.AttributeDefinitions {
+		fromCode.Attributes = append(fromCode.Attributes, aws.ToString(a.AttributeName)+":"+string(a.AttributeType))
+	}
+	keys := func(ks []types.KeySchemaElement) []string {
+		var out []string
+		for _, k := range ks {
+			out = append(out, aws.ToString(k.AttributeName)+":"+string(k.KeyType))
+		}
+		return out
+	}
+	fromCode.Keys = keys(rec.create.KeySchema)
+	for _, g := range rec.create.GlobalSecondaryIndexes {
+		fromCode.Indexes[aws.ToString(g.IndexName)] = keys(g.KeySchema)
+		fromCode.Projections[aws.ToString(g.IndexName)] = string(g.Projection.ProjectionType)
+	}
+	sort.Strings(fromCode.Attributes)
+
+	tpl := readTemplate(t)
+	table := tpl.Resources["Table"]
+	if table.Type != "AWS::DynamoDB::Table" {
+		t.Fatalf("Table is %q", table.Type)
+	}
+	p := table.Properties
+	fromTemplate := tableShape{
+		BillingMode: fmt.Sprint(p["BillingMode"]),
+		Indexes:     map[string][]string{},
+		Projections: map[string]string{},
+		TTL:         fmt.Sprint(get(p, "TimeToLiveSpecification", "AttributeName")),
+	}
+	for _, a := range p["AttributeDefinitions"].([]any) {
+		fromTemplate.Attributes = append(fromTemplate.Attributes, fmt.Sprint(get(a, "AttributeName"))+":"+fmt.Sprint(get(a, "AttributeType")))
+	}
+	tkeys := func(ks any) []string {
+		var out []string
+		for _, k := range ks.([]any) {
+			out = append(out, fmt.Sprint(get(k, "AttributeName"))+":"+fmt.Sprint(get(k, "KeyType")))
+		}
+		return out
+	}
+	fromTemplate.Keys = tkeys(p["KeySchema"])
+	for _, g := range p["GlobalSecondaryIndexes"].([]any) {
+		name := fmt.Sprint(get(g, "IndexName"))
+		fromTemplate.Indexes[name] = tkeys(get(g, "KeySchema"))
+		fromTemplate.Projections[name] = fmt.Sprint(get(g, "Projection", "ProjectionType"))
+	}
+	sort.Strings(fromTemplate.Attributes)
+
+	if diff := cmp.Diff(fromCode, fromTemplate); diff != "" {
+		t.Errorf("template.yaml's Table differs from dynamostore.CreateTable (-code +template):\n%s", diff)
+	}
+	if get(p, "TimeToLiveSpecification", "Enabled") != true || get(p, "PointInTimeRecoverySpecification", "PointInTimeRecoveryEnabled") != true {
+		t.Error("Table must enable TTL and point-in-time recovery")
+	}
+}
+
+func TestTemplateEnvironmentIsWhatAWSDepsReads(t *testing.T) {
+	vars := readTemplate(t).Globals.Function.Environment.Variables
+	if len(vars) == 0 {
+		t.Fatal("no Globals.Function.Environment.Variables")
+	}
+	read := map[string]bool{}
+	getenv := func(name string) string {
+		read[name] = true
+		if _, ok := vars[name]; !ok {
+			return ""
+		}
+		switch name {
+		case "KMS_KEY_ALG": // a literal in the template
+			return fmt.Sprint(vars[name])
+		case "CONFIG_CACHE_TTL":
+			return "30s"
+		case "ISSUER":
+			return "https://auth.example.com"
+		}
+		return "x"
+	}
+	if _, err := awsdeps.FromConfig(aws.Config{Region: "eu-west-1"}, getenv); err != nil {
+		t.Fatalf("the template's variables do not satisfy awsdeps: %v", err)
+	}
+	for _, name := range slices.Sorted(maps.Keys(vars)) {
+		if !read[name] {
+			t.Errorf("template sets %s, which awsdeps never reads", name)
+		}
+	}
+}
+
+func TestMakefileBuildsEveryFunction(t *testing.T) {
+	b, err := os.ReadFile("../../../Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	makefile := string(b)
+	flags := regexp.MustCompile(`(?m)^LAMBDA_FLAGS\s*:?=(.*)$`).FindStringSubmatch(makefile)
+	if flags == nil || !strings.Contains(flags[1], "-tags lambda.norpc") || !strings.Contains(flags[1], "-trimpath") {
+		t.Fatalf("Makefile: LAMBDA_FLAGS must build with -tags lambda.norpc -trimpath, got %v", flags)
+	}
+	tpl := readTemplate(t)
+	for _, f := range functions {
+		id := logicalIDs[f]
+		t.Run(id+" is built by its makefile target", func(t *testing.T) {
+			fn := tpl.Resources[id]
+			if fn.Type != "AWS::Serverless::Function" || fn.Metadata["BuildMethod"] != "makefile" {
+				t.Fatalf("%s: want an AWS::Serverless::Function with Metadata.BuildMethod makefile", id)
+			}
+			// The target's recipe: the lines after "build-ID:" that start with a tab.
+			m := regexp.MustCompile(`(?m)^build-` + id + `:.*\n((?:\t.*\n)+)`).FindStringSubmatch(makefile)
+			if m == nil {
+				t.Fatalf("Makefile has no target build-%s", id)
+			}
+			for _, want := range []string{"./functions/" + string(f), "$(ARTIFACTS_DIR)/bootstrap", "GOOS=linux", "$(LAMBDA_FLAGS)"} {
+				if !strings.Contains(m[1], want) {
+					t.Errorf("build-%s recipe lacks %q:\n%s", id, want, m[1])
+				}
+			}
+		})
+	}
+}
