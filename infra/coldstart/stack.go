@@ -34,7 +34,7 @@ const (
 	issuer       = "https://auth.example.com"
 	startTimeout = 30 * time.Second
 
-	// The seed's bootstrap admin client (infra/devserver/seed.json).
+	// The seed's bootstrap admin client (shared/runtime/seed/default.json).
 	adminClientID     = "admin-cli"
 	adminClientSecret = "admin-cli-secret-change-me"
 )
@@ -111,7 +111,7 @@ func (s *stack) provision(ctx context.Context, root string) error {
 	}
 	s.macKeyARN = *mac.KeyMetadata.Arn
 
-	doc, err := seed.ParseFile(filepath.Join(root, "infra", "devserver", "seed.json"), issuer)
+	doc, err := seed.Default(issuer)
 	if err != nil {
 		return err
 	}

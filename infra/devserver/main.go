@@ -4,7 +4,7 @@
 // a restart). No AWS and no Docker needed.
 //
 // Environment: ADDR (default 127.0.0.1:8080), SEED_FILE (default
-// infra/devserver/seed.json), DATA_DIR (default .dev), ISSUER (default
+// the embedded default, shared/runtime/seed/default.json), DATA_DIR (default .dev), ISSUER (default
 // http://ADDR), LOG_LEVEL (debug, info, warn).
 //
 // STORE=aws switches to the AWS adapters (DynamoDB store, KMS signer) against
@@ -55,7 +55,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	addr := env(getenv, "ADDR", "127.0.0.1:8080")
 	issuer := strings.TrimSuffix(env(getenv, "ISSUER", "http://"+addr), "/")
 	dataDir := env(getenv, "DATA_DIR", ".dev")
-	seedPath := env(getenv, "SEED_FILE", filepath.Join("infra", "devserver", "seed.json"))
+	seedPath := getenv("SEED_FILE") // "" is the embedded default seed
 
 	level := slog.LevelInfo
 	_ = level.UnmarshalText([]byte(env(getenv, "LOG_LEVEL", "info")))
@@ -92,7 +92,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 		defer cancel()
 		_ = srv.Shutdown(shutdown)
 	}()
-	logger.Info("listening", "issuer", issuer, "addr", ln.Addr().String(), "seed", seedPath, "data_dir", dataDir)
+	logger.Info("listening", "issuer", issuer, "addr", ln.Addr().String(), "seed", seedName(seedPath), "data_dir", dataDir)
 	fmt.Fprintf(os.Stderr, "devserver: serving %s (discovery: %s/.well-known/openid-configuration)\n", issuer, issuer)
 	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return err
@@ -138,7 +138,7 @@ func awsDeps(ctx context.Context, getenv func(string) string, issuer, seedPath s
 		return local.Deps{}, err
 	}
 	if seedPath != "none" {
-		doc, err := seed.ParseFile(seedPath, issuer)
+		doc, err := seed.Open(seedPath, issuer)
 		if err != nil {
 			return local.Deps{}, err
 		}
@@ -179,4 +179,11 @@ func loadOrCreateKey(path string) ([]byte, error) {
 		return nil, err
 	}
 	return key, os.WriteFile(path, []byte(hex.EncodeToString(key)+"\n"), 0o600)
+}
+
+func seedName(path string) string {
+	if path == "" {
+		return seed.DefaultName
+	}
+	return path
 }

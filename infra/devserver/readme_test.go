@@ -49,7 +49,7 @@ func walkthrough(t *testing.T) string {
 func TestReadmeWalkthrough(t *testing.T) {
 	requireTools(t)
 	ln, base := listen(t)
-	deps, err := memoryDeps(context.Background(), base, t.TempDir(), "seed.json", discard)
+	deps, err := memoryDeps(context.Background(), base, t.TempDir(), "", discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,12 +89,12 @@ func TestReadmeWalkthroughOnAWS(t *testing.T) {
 		return os.Getenv(k)
 	}
 	ln, base := listen(t)
-	deps, err := awsDeps(ctx, getenv, base, "seed.json", discard)
+	deps, err := awsDeps(ctx, getenv, base, "", discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// A second start over the same table keeps what the first one seeded.
-	if _, err := awsDeps(ctx, getenv, base, "seed.json", discard); err != nil {
+	if _, err := awsDeps(ctx, getenv, base, "", discard); err != nil {
 		t.Fatalf("second start on a seeded table: %v", err)
 	}
 	runWalkthrough(t, ln, base, deps)

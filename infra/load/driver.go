@@ -27,7 +27,7 @@ import (
 	"time"
 )
 
-// The clients, APIs and user of the default seed (infra/devserver/seed.json).
+// The clients, APIs and user of the default seed (shared/runtime/seed/default.json).
 const (
 	spaClientID  = "demo-spa"
 	spaCallback  = "https://app.example.com/callback"

@@ -28,7 +28,7 @@ func inProcessServer(t *testing.T) (*httptest.Server, *memstore.Store) {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	issuer := "http://" + srv.Listener.Addr().String()
-	store, err := local.MemoryStore(context.Background(), filepath.Join("..", "devserver", "seed.json"), issuer)
+	store, err := local.MemoryStore(context.Background(), "", issuer)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,17 +274,14 @@ func TestParseFlags(t *testing.T) {
 func TestWriteSeedSetsEveryAPIsAlg(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "seed.json")
-	from := filepath.Join("..", "devserver", "seed.json")
-	if err := writeSeed(from, out, "ES256"); err != nil {
+	if err := writeSeed(seed.DefaultJSON, out, "ES256"); err != nil {
 		t.Fatal(err)
 	}
 	doc, err := seed.ParseFile(out, "http://127.0.0.1:1")
 	if err != nil {
 		t.Fatalf("the rewritten seed does not parse: %v", err)
 	}
-	orig, _ := os.Open(from)
-	defer orig.Close()
-	origDoc, err := seed.Parse(orig, "http://127.0.0.1:1")
+	origDoc, err := seed.Default("http://127.0.0.1:1")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mrrt-auth/mrrt/shared/runtime/seed"
 	"github.com/mrrt-auth/mrrt/shared/testkit/childproc"
 )
 
@@ -57,7 +58,7 @@ func startDevServer(ctx context.Context, alg string) (*devServer, error) {
 		return nil, fmt.Errorf("go build ./infra/devserver: %v\n%s", err, out)
 	}
 	seedPath := filepath.Join(dir, "seed.json")
-	if err := writeSeed(filepath.Join(root, "infra", "devserver", "seed.json"), seedPath, alg); err != nil {
+	if err := writeSeed(seed.DefaultJSON, seedPath, alg); err != nil {
 		return nil, err
 	}
 	// A free port can be taken between picking and binding it; that shows
@@ -151,11 +152,8 @@ func (s *devServer) stop() {
 
 // writeSeed copies the seed file at from to to, with every API's
 // signing_alg set to alg.
-func writeSeed(from, to, alg string) error {
-	b, err := os.ReadFile(from)
-	if err != nil {
-		return fmt.Errorf("seed: %w", err)
-	}
+func writeSeed(b []byte, to, alg string) error {
+	const from = seed.DefaultName
 	var doc map[string]any
 	if err := json.Unmarshal(b, &doc); err != nil {
 		return fmt.Errorf("seed %s: %w", from, err)

@@ -13,7 +13,6 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -179,7 +178,7 @@ func startStack(t *testing.T) *stack {
 		macName: macID,
 		client:  &http.Client{Timeout: time.Minute},
 	}
-	doc, err := seed.ParseFile(filepath.Join("..", "devserver", "seed.json"), s.issuer)
+	doc, err := seed.Default(s.issuer)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,7 +32,7 @@ func devServer(t *testing.T) (*httptest.Server, *memstore.Store) {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	issuer := "http://" + srv.Listener.Addr().String()
-	store, err := local.MemoryStore(context.Background(), "../../../infra/devserver/seed.json", issuer)
+	store, err := local.MemoryStore(context.Background(), "", issuer)
 	if err != nil {
 		t.Fatal(err)
 	}
