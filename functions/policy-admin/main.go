@@ -1,28 +1,34 @@
-// Command policy-admin is the AWS Lambda function for the policy-admin API (/api/v2/...).
-// It only wires: configuration from the environment (shared/awsdeps), the
-// shared handler (shared/app) and the API Gateway adapter (shared/lambdahttp).
+// Command policy-admin is the AWS Lambda function for the policy-admin API
+// (/api/v2/...). It only wires: the environment and the DynamoDB store
+// (shared/runtime/awsdeps), the KMS public keys that verify admin tokens
+// (kmssigner), the policyadmin handler and the API Gateway adapter.
 // Build: GOOS=linux GOARCH=arm64 go build -tags lambda.norpc -o bootstrap.
 package main
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"os"
 
+	"github.com/mrrt-auth/mrrt/shared/adapters/kmssigner"
+	"github.com/mrrt-auth/mrrt/shared/protocol/policyadmin"
 	"github.com/mrrt-auth/mrrt/shared/runtime/awsdeps"
 	"github.com/mrrt-auth/mrrt/shared/runtime/lambdahttp"
-	"github.com/mrrt-auth/mrrt/shared/runtime/local"
 )
 
 func main() {
-	lambdahttp.Main(string(local.PolicyAdmin), func(ctx context.Context) (http.Handler, error) {
+	lambdahttp.Main("policy-admin", func(ctx context.Context) (http.Handler, error) {
 		d, err := awsdeps.Load(ctx, os.Getenv)
 		if err != nil {
 			return nil, err
 		}
-		return local.PolicyAdminFunction(local.Deps{
-			Store: d.Store, Signer: d.Signer, RefreshKeyFunc: d.RefreshKey,
-			Issuer: d.Issuer, AdminAudience: d.AdminAudience,
+		keys, err := kmssigner.FromConfig(d.Config, kmssigner.Settings(d.KMS))
+		if err != nil {
+			return nil, err
+		}
+		return policyadmin.NewHandler(policyadmin.Deps{
+			Store: d.Store, Keys: keys.Signer.PublicKeys, Issuer: d.Issuer, Audience: d.AdminAudience, Logger: slog.Default(),
 		}), nil
 	})
 }

@@ -1,28 +1,35 @@
-// Command token is the AWS Lambda function for /oauth/token, /oauth/revoke, discovery and the JWKS.
-// It only wires: configuration from the environment (shared/awsdeps), the
-// shared handler (shared/app) and the API Gateway adapter (shared/lambdahttp).
+// Command token is the AWS Lambda function for /oauth/token, /oauth/revoke,
+// discovery and the JWKS. It only wires: the environment and the DynamoDB
+// store (shared/runtime/awsdeps), the KMS-held keys (kmssigner), the token
+// handler and the API Gateway adapter (shared/runtime/lambdahttp).
 // Build: GOOS=linux GOARCH=arm64 go build -tags lambda.norpc -o bootstrap.
 package main
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"os"
 
+	"github.com/mrrt-auth/mrrt/shared/adapters/kmssigner"
+	"github.com/mrrt-auth/mrrt/shared/protocol/token"
 	"github.com/mrrt-auth/mrrt/shared/runtime/awsdeps"
 	"github.com/mrrt-auth/mrrt/shared/runtime/lambdahttp"
-	"github.com/mrrt-auth/mrrt/shared/runtime/local"
 )
 
 func main() {
-	lambdahttp.Main(string(local.Token), func(ctx context.Context) (http.Handler, error) {
+	lambdahttp.Main("token", func(ctx context.Context) (http.Handler, error) {
 		d, err := awsdeps.Load(ctx, os.Getenv)
 		if err != nil {
 			return nil, err
 		}
-		return local.TokenFunction(local.Deps{
-			Store: d.Store, Signer: d.Signer, RefreshKeyFunc: d.RefreshKey,
-			Issuer: d.Issuer, AdminAudience: d.AdminAudience,
+		keys, err := kmssigner.FromConfig(d.Config, kmssigner.Settings(d.KMS))
+		if err != nil {
+			return nil, err
+		}
+		return token.NewHandler(token.Deps{
+			Clients: d.Store, APIs: d.Store, ClientGrants: d.Store, Codes: d.Store, Families: d.Store,
+			Signer: keys.Signer, RefreshKey: keys.RefreshKey, Issuer: d.Issuer, Logger: slog.Default(),
 		}), nil
 	})
 }

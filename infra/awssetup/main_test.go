@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/mrrt-auth/mrrt/shared/core/oauth"
-	"github.com/mrrt-auth/mrrt/shared/runtime/awsdeps"
+	"github.com/mrrt-auth/mrrt/shared/runtime/local"
 	"github.com/mrrt-auth/mrrt/shared/testkit/awstest"
 )
 
@@ -58,7 +58,7 @@ func TestRun(t *testing.T) {
 		k, v, _ := strings.Cut(strings.TrimSpace(strings.TrimPrefix(line, "export ")), "=")
 		env[k] = strings.Trim(v, "'")
 	}
-	d, err := awsdeps.Load(t.Context(), func(k string) string { return env[k] })
+	d, err := local.AWSDeps(t.Context(), func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func TestRun(t *testing.T) {
 	if d.Signer.DefaultAlg() != oauth.AlgRS256 {
 		t.Errorf("default alg %s, want RS256", d.Signer.DefaultAlg())
 	}
-	if _, err := d.RefreshKey(t.Context()); err != nil {
+	if _, err := d.RefreshKeyFunc(t.Context()); err != nil {
 		t.Errorf("the MAC key does not work: %v", err)
 	}
 

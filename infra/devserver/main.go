@@ -32,7 +32,6 @@ import (
 	"time"
 
 	"github.com/mrrt-auth/mrrt/shared/adapters/localsigner"
-	"github.com/mrrt-auth/mrrt/shared/runtime/awsdeps"
 	"github.com/mrrt-auth/mrrt/shared/runtime/local"
 	"github.com/mrrt-auth/mrrt/shared/runtime/seed"
 )
@@ -128,7 +127,7 @@ func memoryDeps(ctx context.Context, issuer, dataDir, seedPath string, logger *s
 
 // awsDeps builds the AWS mode: the same dependencies as the Lambdas.
 func awsDeps(ctx context.Context, getenv func(string) string, issuer, seedPath string, logger *slog.Logger) (local.Deps, error) {
-	d, err := awsdeps.Load(ctx, func(key string) string {
+	d, err := local.AWSDeps(ctx, func(key string) string {
 		if key == "ISSUER" {
 			return issuer
 		}
@@ -146,16 +145,8 @@ func awsDeps(ctx context.Context, getenv func(string) string, issuer, seedPath s
 			return local.Deps{}, err
 		}
 	}
-	return local.Deps{
-		Store:          d.Store,
-		Signer:         d.Signer,
-		Issuer:         d.Issuer,
-		RefreshKeyFunc: d.RefreshKey,
-		AdminAudience:  d.AdminAudience,
-		Now:            time.Now,
-		Rand:           rand.Reader,
-		Logger:         logger,
-	}, nil
+	d.Now, d.Rand, d.Logger = time.Now, rand.Reader, logger
+	return d, nil
 }
 
 // loadOrCreateKey reads a hex-encoded 32-byte key, creating it on first use.

@@ -48,6 +48,10 @@ const (
 	MaxLifetimeSeconds = 157788000
 )
 
+// DefaultAdminAudience is the audience of the admin API when the
+// configuration names none: the issuer's /api/v2/, as Auth0's Management API.
+func DefaultAdminAudience(issuer string) string { return issuer + "/api/v2/" }
+
 // OIDCScopes are the scopes every API accepts in addition to its own
 // (they describe the user and the refresh token, not the API).
 var OIDCScopes = []string{ScopeOpenID, ScopeProfile, ScopeEmail, ScopeOfflineAccess}

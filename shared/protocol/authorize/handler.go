@@ -7,16 +7,14 @@ package authorize
 import (
 	"context"
 	"crypto/rand"
-	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"runtime/debug"
 	"strings"
 	"time"
 
 	"github.com/mrrt-auth/mrrt/shared/core/oauth"
+	"github.com/mrrt-auth/mrrt/shared/protocol/httpx"
 )
 
 // Routes are the Go 1.22 ServeMux patterns NewHandler serves.
@@ -88,27 +86,9 @@ func NewHandler(d Deps) http.Handler {
 	mux.HandleFunc(Routes[1], h.serveLogin)
 	mux.HandleFunc(Routes[2], h.serveConsent)
 	mux.HandleFunc(Routes[3], h.serveLogout)
-	return securityHeaders(h.recover(mux))
-}
-
-// recover turns a panic into a generic error page; the panic goes to the
-// log only. http.ErrAbortHandler is re-panicked, as net/http expects.
-func (h *handler) recover(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		defer func() {
-			v := recover()
-			if v == nil {
-				return
-			}
-			if err, ok := v.(error); ok && errors.Is(err, http.ErrAbortHandler) {
-				panic(v)
-			}
-			h.log.LogAttrs(r.Context(), slog.LevelError, "panic in authorize handler",
-				slog.String("panic", fmt.Sprint(v)), slog.String("stack", string(debug.Stack())))
-			h.renderError(w, http.StatusInternalServerError, "internal error")
-		}()
-		next.ServeHTTP(w, r)
-	})
+	return securityHeaders(httpx.Recover(d.Logger, func(w http.ResponseWriter, r *http.Request) {
+		h.renderError(w, http.StatusInternalServerError, "internal error")
+	})(mux))
 }
 
 // securityHeaders sets the headers every response of this handler carries,

@@ -9,10 +9,14 @@ import (
 )
 
 // Recover returns middleware that turns a panic in next into a 500
-// server_error response. The panic value and stack go to the log (Error
+// response written by answer, each handler in its own error shape (nil:
+// the OAuth server_error). The panic value and stack go to the log (Error
 // level), never to the wire. http.ErrAbortHandler is re-panicked, as
-// net/http expects.
-func Recover(logger *slog.Logger) func(http.Handler) http.Handler {
+// net/http expects. Each handler recovers once, at its outermost layer.
+func Recover(logger *slog.Logger, answer func(http.ResponseWriter, *http.Request)) func(http.Handler) http.Handler {
+	if answer == nil {
+		answer = func(w http.ResponseWriter, r *http.Request) { WriteError(w, r, nil, errors.New("panic")) }
+	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			defer func() {
@@ -32,7 +36,7 @@ func Recover(logger *slog.Logger) func(http.Handler) http.Handler {
 				}
 				// The panic is already logged with its stack; the response
 				// carries only the generic text.
-				WriteError(w, r, nil, errors.New("panic"))
+				answer(w, r)
 			}()
 			next.ServeHTTP(w, r)
 		})

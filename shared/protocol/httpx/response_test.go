@@ -184,7 +184,7 @@ func TestWriteErrorWithoutLogger(t *testing.T) {
 func TestRecover(t *testing.T) {
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&logs, nil))
-	h := Recover(logger)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+	h := Recover(logger, nil)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
 		panic("secret-internal-state")
 	}))
 	w := httptest.NewRecorder()
@@ -204,7 +204,7 @@ func TestRecover(t *testing.T) {
 }
 
 func TestRecoverRepanicsAbortHandler(t *testing.T) {
-	h := Recover(nil)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+	h := Recover(nil, nil)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
 		panic(http.ErrAbortHandler)
 	}))
 	defer func() {
@@ -216,7 +216,7 @@ func TestRecoverRepanicsAbortHandler(t *testing.T) {
 }
 
 func TestRecoverPassesThrough(t *testing.T) {
-	h := Recover(nil)(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	h := Recover(nil, nil)(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.WriteHeader(http.StatusTeapot)
 	}))
 	w := httptest.NewRecorder()

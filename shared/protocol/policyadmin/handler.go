@@ -114,7 +114,12 @@ func NewHandler(d Deps) http.Handler {
 	for _, rt := range routes {
 		mux.Handle(rt.pattern, a.endpoint(rt))
 	}
-	return httpx.Recover(d.Logger)(mux)
+	return httpx.Recover(d.Logger, func(w http.ResponseWriter, r *http.Request) {
+		// The Management API's error shape, like every other admin error.
+		w.Header().Set("Cache-Control", "no-store")
+		writeJSON(w, http.StatusInternalServerError, errorBody{StatusCode: http.StatusInternalServerError,
+			Error: http.StatusText(http.StatusInternalServerError), Message: "internal error", ErrorCode: "internal_error"})
+	})(mux)
 }
 
 // endpoint checks the caller's token and scope, runs the route and writes

@@ -85,7 +85,7 @@ func NewHandler(d Deps) http.Handler {
 	h.mux.HandleFunc(Routes[4], h.serveMetadata)
 	h.mux.HandleFunc(Routes[5], servePreflight)
 	h.mux.HandleFunc(Routes[6], servePreflight)
-	return httpx.Recover(d.Logger)(cors(h.mux))
+	return httpx.Recover(d.Logger, nil)(cors(h.mux))
 }
 
 func (h *handler) serveToken(w http.ResponseWriter, r *http.Request) {

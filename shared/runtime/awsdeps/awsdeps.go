@@ -1,7 +1,10 @@
-// Package awsdeps builds the AWS-backed dependencies of the Lambdas (and of
-// the dev server's AWS mode) from the environment: the DynamoDB store
-// behind a configuration cache, the KMS signer and the KMS-derived
-// refresh-token key. It is the one place that reads this configuration.
+// Package awsdeps reads the configuration of the Lambdas (and of the dev
+// server's AWS mode) from the environment and builds the DynamoDB store
+// behind a configuration cache. It is the one place that reads this
+// configuration. The KMS-held keys are built from Deps.KMS by
+// kmssigner.FromConfig in the functions that sign: this package does not
+// import the KMS client, so the authorize function's binary does not
+// contain it.
 //
 // Environment:
 //
@@ -23,9 +26,7 @@
 // The AWS SDK reads its own variables (AWS_REGION, credentials,
 // AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_KMS, ...)
 // through config.LoadDefaultConfig, so the same binaries run against AWS,
-// LocalStack or the test servers. Load (and LoadStore, its KMS-free
-// variant for the authorize function) makes no network call: keys are
-// fetched on first use.
+// LocalStack or the test servers. Load makes no network call.
 package awsdeps
 
 import (
@@ -40,100 +41,72 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/mrrt-auth/mrrt/shared/adapters/cachestore"
 	"github.com/mrrt-auth/mrrt/shared/adapters/dynamostore"
-	"github.com/mrrt-auth/mrrt/shared/adapters/kmssigner"
 	"github.com/mrrt-auth/mrrt/shared/core/oauth"
 )
-
-// RefreshKeyLabel is the message whose HMAC under KMS_MAC_KEY_ID is the
-// refresh-token secret. Changing it invalidates every refresh token.
-const RefreshKeyLabel = "mrrt refresh-token key v1"
 
 // maxDynamoBackoff caps the pause between the DynamoDB client's attempts
 // (4 by default): throttling would otherwise back off for seconds, and a
 // 503 the client can retry beats a request that hangs.
 const maxDynamoBackoff = 500 * time.Millisecond
 
-// Deps are the AWS-backed dependencies of the handlers.
+// Deps are the AWS-backed dependencies of the handlers but the keys.
 type Deps struct {
-	Store         oauth.Store                               // DynamoDB, with configuration cached per instance
-	Signer        oauth.Signer                              // KMS; keys fetched on first use; nil from LoadStore
-	RefreshKey    func(ctx context.Context) ([]byte, error) // nil from LoadStore
+	Store         oauth.Store // DynamoDB, with configuration cached per instance
 	Issuer        string
 	AdminAudience string
+	// Config is the SDK configuration the store was built with; the
+	// signing functions build their KMS client from it.
+	Config aws.Config
+	// KMS names the keys (kmssigner.Settings has the same fields: convert
+	// with kmssigner.Settings(d.KMS)).
+	KMS KMSSettings
+}
+
+// KMSSettings are the KMS keys of the environment.
+type KMSSettings struct {
+	Alg      string   // KMS_KEY_ALG: RS256 or ES256
+	Current  []string // KMS_KEY_ID, then KMS_ES256_KEY_ID if set
+	Previous []string // KMS_PREVIOUS_KEY_IDS
+	MACKeyID string   // KMS_MAC_KEY_ID
 }
 
 // Load reads the SDK configuration and the environment through getenv
 // (os.Getenv in production) and builds Deps, without any network call.
 func Load(ctx context.Context, getenv func(string) string) (*Deps, error) {
-	cfg, err := defaultConfig(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return FromConfig(cfg, getenv)
-}
-
-// LoadStore is Load for a function that uses the store only (authorize):
-// it checks the same environment, so that every function fails alike on a
-// bad configuration, but builds no KMS client and leaves Signer and
-// RefreshKey nil, which keeps the KMS SDK out of that function's binary.
-func LoadStore(ctx context.Context, getenv func(string) string) (*Deps, error) {
-	cfg, err := defaultConfig(ctx)
-	if err != nil {
-		return nil, err
-	}
-	d, _, err := storeFromConfig(cfg, getenv)
-	return d, err
-}
-
-func defaultConfig(ctx context.Context) (aws.Config, error) {
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
-		return aws.Config{}, fmt.Errorf("awsdeps: AWS config: %w", err)
+		return nil, fmt.Errorf("awsdeps: AWS config: %w", err)
 	}
-	return cfg, nil
+	return FromConfig(cfg, getenv)
 }
 
 // FromConfig is Load with an SDK configuration the caller built (tests add
 // middleware to it).
 func FromConfig(cfg aws.Config, getenv func(string) string) (*Deps, error) {
-	d, env, err := storeFromConfig(cfg, getenv)
+	env, err := readEnv(getenv)
 	if err != nil {
 		return nil, err
 	}
-	kc := kms.NewFromConfig(cfg)
-	current := []string{env.keyID}
-	if env.es256KeyID != "" {
-		current = append(current, env.es256KeyID)
-	}
-	if d.Signer, err = kmssigner.NewLazySigner(kc, env.keyAlg, current, env.previousKeyIDs); err != nil {
-		return nil, fmt.Errorf("awsdeps: %w", err)
-	}
-	d.RefreshKey = kmssigner.MACKey(kc, env.macKeyID, RefreshKeyLabel)
-	return d, nil
-}
-
-// storeFromConfig reads the environment and builds Deps without the KMS
-// members.
-func storeFromConfig(cfg aws.Config, getenv func(string) string) (*Deps, *env, error) {
-	env, err := readEnv(getenv)
-	if err != nil {
-		return nil, nil, err
-	}
 	if cfg.Region == "" {
-		return nil, nil, errors.New("awsdeps: no AWS region: set AWS_REGION")
+		return nil, errors.New("awsdeps: no AWS region: set AWS_REGION")
 	}
 	db := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
 		o.Retryer = retry.AddWithMaxBackoffDelay(o.Retryer, maxDynamoBackoff)
 	})
+	current := []string{env.keyID}
+	if env.es256KeyID != "" {
+		current = append(current, env.es256KeyID)
+	}
 	return &Deps{
 		Store:         cachestore.New(dynamostore.New(db, env.table), env.cacheTTL, time.Now),
 		Issuer:        env.issuer,
 		AdminAudience: env.adminAudience,
-	}, env, nil
+		Config:        cfg,
+		KMS:           KMSSettings{Alg: env.keyAlg, Current: current, Previous: env.previousKeyIDs, MACKeyID: env.macKeyID},
+	}, nil
 }
 
 type env struct {
@@ -177,7 +150,7 @@ func readEnv(getenv func(string) string) (*env, error) {
 		return nil, fmt.Errorf("awsdeps: KMS_KEY_ALG is %q, want RS256 or ES256", e.keyAlg)
 	}
 	if e.adminAudience == "" {
-		e.adminAudience = e.issuer + "/api/v2/"
+		e.adminAudience = oauth.DefaultAdminAudience(e.issuer)
 	}
 	if v := get("CONFIG_CACHE_TTL"); v != "" {
 		ttl, err := parseTTL(v)

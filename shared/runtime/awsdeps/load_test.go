@@ -41,7 +41,7 @@ func newSink(t *testing.T) *sink {
 }
 
 // use exercises every dependency once and returns the first error.
-func use(t *testing.T, d *awsdeps.Deps) error {
+func use(t *testing.T, d *fullDeps) error {
 	t.Helper()
 	ctx := t.Context()
 	if err := d.Store.CreateClient(ctx, &oauth.Client{ClientID: "probe-" + t.Name()}); err != nil {
@@ -82,7 +82,7 @@ func TestLoad(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := use(t, d); err != nil {
+		if err := use(t, withKeys(t, d)); err != nil {
 			t.Fatal(err)
 		}
 		if n := global.conns.Load(); n != 0 {
@@ -112,10 +112,11 @@ func TestLoad(t *testing.T) {
 		unreachable := newSink(t)
 		isolateAWSEnv(t)
 		t.Setenv("AWS_ENDPOINT_URL", unreachable.url)
-		d, err := awsdeps.Load(t.Context(), s.env())
+		loaded, err := awsdeps.Load(t.Context(), s.env())
 		if err != nil {
 			t.Fatal(err)
 		}
+		d := withKeys(t, loaded)
 		token.NewHandler(token.Deps{
 			Clients: d.Store, APIs: d.Store, ClientGrants: d.Store, Codes: d.Store, Families: d.Store,
 			Signer: d.Signer, Issuer: d.Issuer, RefreshKey: d.RefreshKey,

@@ -19,7 +19,6 @@ import (
 
 	"github.com/mrrt-auth/mrrt/shared/core/oauth"
 	"github.com/mrrt-auth/mrrt/shared/protocol/token"
-	"github.com/mrrt-auth/mrrt/shared/runtime/awsdeps"
 	"github.com/mrrt-auth/mrrt/shared/testkit/awstest"
 )
 
@@ -44,7 +43,7 @@ const (
 // endpoint is the token handler on the AWS stack with observed clients.
 type endpoint struct {
 	stack   *stack
-	deps    *awsdeps.Deps
+	deps    *fullDeps
 	handler http.Handler
 	counter *awstest.Counter
 	faults  *awstest.Faults

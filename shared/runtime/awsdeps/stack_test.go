@@ -1,6 +1,7 @@
 package awsdeps_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -12,6 +13,8 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/mrrt-auth/mrrt/shared/adapters/dynamostore"
+	"github.com/mrrt-auth/mrrt/shared/adapters/kmssigner"
+	"github.com/mrrt-auth/mrrt/shared/core/oauth"
 	"github.com/mrrt-auth/mrrt/shared/runtime/awsdeps"
 	"github.com/mrrt-auth/mrrt/shared/testkit/awstest"
 )
@@ -94,7 +97,7 @@ func isolateAWSEnv(t testing.TB) {
 // deps builds Deps as Load does, from the SDK's default configuration
 // (so the per-service endpoint variables route the clients), with
 // apiOptions (counters, faults) added to both clients.
-func (s *stack) deps(t testing.TB, apiOptions ...func(*middleware.Stack) error) *awsdeps.Deps {
+func (s *stack) deps(t testing.TB, apiOptions ...func(*middleware.Stack) error) *fullDeps {
 	t.Helper()
 	s.setAWSEnv(t)
 	cfg, err := config.LoadDefaultConfig(t.Context(), config.WithAPIOptions(apiOptions))
@@ -105,5 +108,22 @@ func (s *stack) deps(t testing.TB, apiOptions ...func(*middleware.Stack) error) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	return d
+	return withKeys(t, d)
+}
+
+// fullDeps are Deps with the KMS-held keys, built as the token function's
+// main builds them.
+type fullDeps struct {
+	*awsdeps.Deps
+	Signer     oauth.Signer
+	RefreshKey func(context.Context) ([]byte, error)
+}
+
+func withKeys(t testing.TB, d *awsdeps.Deps) *fullDeps {
+	t.Helper()
+	keys, err := kmssigner.FromConfig(d.Config, kmssigner.Settings(d.KMS))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fullDeps{Deps: d, Signer: keys.Signer, RefreshKey: keys.RefreshKey}
 }

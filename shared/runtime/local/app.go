@@ -1,6 +1,7 @@
-// Package app wires the handlers into one router: the single source of truth
-// for the paths that the Lambda functions, the dev server, the SAM template
-// and the end-to-end tests share.
+// Package local composes the whole API in one process: the three handlers
+// on one router, as the API Gateway HTTP API routes them, for `make run`
+// (infra/devserver) and the end-to-end tests. The Lambda functions do not
+// use it: each function's main wires its own handler only (functions/).
 package local
 
 import (
@@ -14,7 +15,6 @@ import (
 
 	"github.com/mrrt-auth/mrrt/shared/core/oauth"
 	"github.com/mrrt-auth/mrrt/shared/protocol/authorize"
-	"github.com/mrrt-auth/mrrt/shared/protocol/httpx"
 	"github.com/mrrt-auth/mrrt/shared/protocol/policyadmin"
 	"github.com/mrrt-auth/mrrt/shared/protocol/token"
 )
@@ -32,7 +32,8 @@ type Deps struct {
 	// fetched lazily, once per instance).
 	RefreshKey     []byte
 	RefreshKeyFunc func(ctx context.Context) ([]byte, error)
-	// AdminAudience is the audience of the policy-admin API; default Issuer+"/api/v2/".
+	// AdminAudience is the audience of the policy-admin API; default
+	// oauth.DefaultAdminAudience(Issuer).
 	AdminAudience string
 	// DefaultAudience is used by /authorize when a request names no API.
 	DefaultAudience string
@@ -54,13 +55,13 @@ func (d Deps) withDefaults() Deps {
 		d.Logger = slog.Default()
 	}
 	if d.AdminAudience == "" {
-		d.AdminAudience = d.Issuer + "/api/v2/"
+		d.AdminAudience = oauth.DefaultAdminAudience(d.Issuer)
 	}
 	if d.RefreshKeyFunc == nil {
 		key := d.RefreshKey
 		d.RefreshKeyFunc = func(context.Context) ([]byte, error) {
 			if len(key) < 32 {
-				return nil, errors.New("app: refresh key shorter than 32 bytes")
+				return nil, errors.New("local: refresh key shorter than 32 bytes")
 			}
 			return key, nil
 		}
@@ -132,6 +133,9 @@ const (
 	PolicyAdmin Function = "policy-admin"
 )
 
+// Functions are the three Lambda functions, in the order of template.yaml.
+var Functions = []Function{Authorize, Token, PolicyAdmin}
+
 // RoutesOf returns the ServeMux patterns served by function f.
 func RoutesOf(f Function) []string {
 	switch f {
@@ -145,53 +149,27 @@ func RoutesOf(f Function) []string {
 	return nil
 }
 
-// AuthorizeFunction, TokenFunction and PolicyAdminFunction are the
-// handlers of the three Lambda functions: each function's handler mounted
-// on exactly its routes (anything else is 404, as API Gateway would
-// answer). Each function's main calls its own constructor, which refers to
-// its own handler package only, so that the others' code is left out of
-// its binary.
-func AuthorizeFunction(d Deps) http.Handler {
-	return mount(authorize.Routes, NewAuthorize(d), d)
-}
-
-// TokenFunction: see AuthorizeFunction.
-func TokenFunction(d Deps) http.Handler { return mount(token.Routes, NewToken(d), d) }
-
-// PolicyAdminFunction: see AuthorizeFunction.
-func PolicyAdminFunction(d Deps) http.Handler {
-	return mount(policyadmin.Routes, NewPolicyAdmin(d), d)
-}
-
-func mount(routes []string, h http.Handler, d Deps) http.Handler {
-	mux := http.NewServeMux()
-	for _, p := range routes {
-		mux.Handle(p, h)
-	}
-	return httpx.Recover(d.withDefaults().Logger)(mux)
-}
-
-// NewFunction returns the handler of function f, as its constructor
-// (AuthorizeFunction, ...) builds it. It refers to all three handlers: it
-// is for the dev server and the tests, not for the functions' mains.
+// NewFunction returns the handler of function f, built as that
+// function's main builds it.
 func NewFunction(f Function, d Deps) http.Handler {
 	switch f {
 	case Authorize:
-		return AuthorizeFunction(d)
+		return NewAuthorize(d)
 	case Token:
-		return TokenFunction(d)
+		return NewToken(d)
 	case PolicyAdmin:
-		return PolicyAdminFunction(d)
+		return NewPolicyAdmin(d)
 	}
-	panic("app: unknown function " + string(f))
+	panic("local: unknown function " + string(f))
 }
 
 // Routes serves all three functions on one router, as the API Gateway HTTP
-// API does: the dev server and the end-to-end tests use it.
+// API does; anything else is 404. Each handler recovers from its own
+// panics, in its own error shape.
 func Routes(d Deps) http.Handler {
 	d = d.withDefaults()
 	mux := http.NewServeMux()
-	for _, f := range []Function{Authorize, Token, PolicyAdmin} {
+	for _, f := range Functions {
 		h := NewFunction(f, d)
 		for _, p := range RoutesOf(f) {
 			mux.Handle(p, h)
