@@ -183,18 +183,9 @@ func (h *handler) parseRequest(ctx context.Context, raw string) (*request, error
 // audience picks the API: audience (Auth0) or resource (RFC 8707), which
 // must agree when both are sent, else the default audience.
 func (h *handler) audience(audience, resource string) (string, error) {
-	if resource != "" {
-		// RFC 8707 §2: an absolute URI without a fragment.
-		u, err := url.Parse(resource)
-		if err != nil || !u.IsAbs() || u.Fragment != "" || strings.Contains(resource, "#") {
-			return "", oauth.Errorf(oauth.InvalidTarget, "resource must be an absolute URI without a fragment")
-		}
-	}
-	switch {
-	case audience != "" && resource != "" && audience != resource:
-		return "", oauth.Errorf(oauth.InvalidRequest, "audience and resource name different APIs")
-	case audience == "":
-		audience = resource
+	audience, err := oauth.ResourceParam(audience, resource)
+	if err != nil {
+		return "", err
 	}
 	if audience == "" {
 		audience = h.d.DefaultAudience

@@ -50,7 +50,7 @@ func Bootstrap(ctx context.Context, s BootstrapStore, audience, name string, r i
 	if audience == "" {
 		return nil, errors.New("policyadmin: bootstrap: empty audience")
 	}
-	if err := checkName("name", name); err != nil {
+	if err := checked(oauth.CheckName("name", name)); err != nil {
 		return nil, fmt.Errorf("policyadmin: bootstrap: %w", err)
 	}
 	rs, err := s.ResourceServer(ctx, audience)
@@ -88,7 +88,7 @@ func Bootstrap(ctx context.Context, s BootstrapStore, audience, name string, r i
 		Callbacks:               []string{},
 		GrantTypes:              []string{oauth.GrantTypeClientCredentials},
 		TokenEndpointAuthMethod: oauth.AuthMethodClientSecretPost,
-		RefreshToken:            defaultRefreshConfig(false),
+		RefreshToken:            oauth.DefaultRefreshConfig(false),
 		SecretHash:              oauth.HashToken(secret),
 	}
 	if err := s.CreateClient(ctx, c); err != nil {

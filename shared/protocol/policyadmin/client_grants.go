@@ -82,18 +82,12 @@ func (a *api) createGrant(w http.ResponseWriter, r *http.Request) error {
 	} else if err != nil {
 		return err
 	}
-	if c.IsPublic() {
-		return invalidBody("client_id", "public clients cannot use client_credentials (RFC 6749 §4.4)")
-	}
-	if !c.AllowsGrant(oauth.GrantTypeClientCredentials) {
-		return invalidBody("client_id", "the client does not have the client_credentials grant type")
-	}
 	rs, err := a.grantAPI(ctx, g.Audience)
 	if err != nil {
 		return err
 	}
-	if err := checkScopeList("scope", g.Scope, rs); err != nil {
-		return err
+	if err := oauth.ValidateClientGrant(g, c, rs); err != nil {
+		return checked(err)
 	}
 	if _, err := a.d.Store.ClientGrantFor(ctx, g.ClientID, g.Audience); err == nil {
 		return conflict("the client already has a grant for the audience %q", g.Audience)
@@ -168,8 +162,8 @@ func (a *api) updateGrant(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		if err := checkScopeList("scope", v, rs); err != nil {
-			return err
+		if err := oauth.CheckScopeList("scope", v, rs); err != nil {
+			return checked(err)
 		}
 		g.Scope = v
 	}

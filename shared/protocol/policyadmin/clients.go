@@ -3,9 +3,7 @@ package policyadmin
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
-	"slices"
 
 	"github.com/mrrt-auth/mrrt/shared/core/oauth"
 )
@@ -37,39 +35,6 @@ func viewClient(c *oauth.Client, secret string) clientView {
 		c.GrantTypes = []string{}
 	}
 	return clientView{Client: c, ClientSecret: secret}
-}
-
-var (
-	appTypes    = []string{oauth.AppTypeSPA, oauth.AppTypeNative, oauth.AppTypeRegularWeb, oauth.AppTypeNonInteractive}
-	authMethods = []string{oauth.AuthMethodNone, oauth.AuthMethodClientSecretPost, oauth.AuthMethodClientSecretBasic}
-	grantTypes  = []string{oauth.GrantTypeAuthorizationCode, oauth.GrantTypeRefreshToken, oauth.GrantTypeClientCredentials}
-)
-
-// defaultClient fills what a create request left out, by app type: browser
-// and native apps are public clients with the code flow; machine-to-machine
-// clients are confidential with client_credentials.
-func defaultClient(c *oauth.Client) {
-	if c.AppType == "" {
-		c.AppType = oauth.AppTypeRegularWeb
-	}
-	if c.TokenEndpointAuthMethod == "" {
-		switch c.AppType {
-		case oauth.AppTypeSPA, oauth.AppTypeNative:
-			c.TokenEndpointAuthMethod = oauth.AuthMethodNone
-		default:
-			c.TokenEndpointAuthMethod = oauth.AuthMethodClientSecretPost
-		}
-	}
-	if c.GrantTypes == nil {
-		if c.AppType == oauth.AppTypeNonInteractive {
-			c.GrantTypes = []string{oauth.GrantTypeClientCredentials}
-		} else {
-			c.GrantTypes = []string{oauth.GrantTypeAuthorizationCode, oauth.GrantTypeRefreshToken}
-		}
-	}
-	if c.Callbacks == nil {
-		c.Callbacks = []string{}
-	}
 }
 
 // apply writes the members present in b onto c. create marks a POST, where
@@ -109,12 +74,14 @@ func (b *clientBody) apply(c *oauth.Client, create bool) error {
 		c.TokenEndpointAuthMethod = v
 	}
 	if create {
-		defaultClient(c)
+		refresh := c.RefreshToken
+		c.ApplyDefaults()
+		c.RefreshToken = refresh
 	}
 	// The refresh-token defaults depend on the (new) auth method.
 	switch body := b.RefreshToken; {
 	case create && (!body.Set || body.Null), !create && body.Null:
-		c.RefreshToken = defaultRefreshConfig(c.IsPublic())
+		c.RefreshToken = oauth.DefaultRefreshConfig(c.IsPublic())
 	case body.Set:
 		if create {
 			// Auth0's schema defaults: finite lifetimes unless said otherwise.
@@ -133,47 +100,15 @@ func (b *clientBody) apply(c *oauth.Client, create bool) error {
 // wrote the policies, so that a policy made stale by a later change of an API
 // (which the token endpoint ignores) does not block unrelated updates.
 func (a *api) validateClient(ctx context.Context, c *oauth.Client, checkPolicyRefs bool) error {
-	if err := checkName("name", c.Name); err != nil {
-		return err
+	if err := oauth.ValidateClient(c, a.d.Audience); err != nil {
+		return checked(err)
 	}
-	if err := oneOf("app_type", c.AppType, appTypes...); err != nil {
-		return err
+	if !checkPolicyRefs {
+		return nil
 	}
-	if err := oneOf("token_endpoint_auth_method", c.TokenEndpointAuthMethod, authMethods...); err != nil {
-		return err
-	}
-	for i, gt := range c.GrantTypes {
-		f := fmt.Sprintf("grant_types[%d]", i)
-		if err := oneOf(f, gt, grantTypes...); err != nil {
-			return err
-		}
-		if slices.Index(c.GrantTypes, gt) != i {
-			return invalidBody(f, "duplicate grant type %q", gt)
-		}
-		// RFC 6749 §4.4: client credentials are for confidential clients only.
-		if gt == oauth.GrantTypeClientCredentials && c.IsPublic() {
-			return invalidBody(f, "client_credentials is not allowed for public clients (token_endpoint_auth_method none)")
-		}
-	}
-	if len(c.Callbacks) > maxCallbacks {
-		return invalidBody("callbacks", "must have at most %d entries", maxCallbacks)
-	}
-	if len(c.Callbacks) > 0 && c.AppType == oauth.AppTypeNonInteractive {
-		return invalidBody("callbacks", "must be empty for non_interactive (machine-to-machine) clients")
-	}
-	for i, cb := range c.Callbacks {
-		f := fmt.Sprintf("callbacks[%d]", i)
-		if err := checkCallback(f, cb, c.AppType); err != nil {
-			return err
-		}
-		if slices.Index(c.Callbacks, cb) != i {
-			return invalidBody(f, "duplicate callback")
-		}
-	}
-	if err := checkRefreshConfig(c); err != nil {
-		return err
-	}
-	return a.checkPolicies(ctx, c, checkPolicyRefs)
+	return checked(oauth.ValidatePolicyRefs(c, func(aud string) (*oauth.ResourceServer, error) {
+		return a.d.Store.ResourceServer(ctx, aud)
+	}))
 }
 
 func (a *api) listClients(w http.ResponseWriter, r *http.Request) error {

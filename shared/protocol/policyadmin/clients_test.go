@@ -83,7 +83,7 @@ func TestClientValidation(t *testing.T) {
 	third := clients + "/" + thirdID
 	rtRotating := `"rotation_type":"rotating","expiration_type":"expiring"`
 	policy := func(ps string) string { return `{"refresh_token":{"policies":` + ps + `}}` }
-	manyCallbacks := make([]string, maxCallbacks+1)
+	manyCallbacks := make([]string, oauth.MaxURLs+1)
 	for i := range manyCallbacks {
 		manyCallbacks[i] = fmt.Sprintf(`"https://app.example.com/cb%d"`, i)
 	}
@@ -116,7 +116,7 @@ func TestClientValidation(t *testing.T) {
 		{"a private-use scheme is refused", post, clients, `{"name":"x","app_type":"native","callbacks":["com.example.app:/cb"]}`, 0, "callbacks[0]: must be an absolute URL"},
 		{"a callback with credentials is refused", post, clients, `{"name":"x","callbacks":["https://user:pw@app.example.com/cb"]}`, 0, "callbacks[0]: must not contain user information"},
 		{"a callback with a space is refused", post, clients, `{"name":"x","callbacks":["https://app.example.com/a b"]}`, 0, "callbacks[0]: must be an absolute URL"},
-		{"a repeated callback is refused", post, clients, `{"name":"x","callbacks":["https://a.example.com/cb","https://a.example.com/cb"]}`, 0, "callbacks[1]: duplicate callback"},
+		{"a repeated callback is refused", post, clients, `{"name":"x","callbacks":["https://a.example.com/cb","https://a.example.com/cb"]}`, 0, "callbacks[1]: duplicate URL"},
 		{"more than 100 callbacks are refused", post, clients, `{"name":"x","callbacks":[` + strings.Join(manyCallbacks, ",") + `]}`, 0, "callbacks: must have at most 100"},
 		{"a machine-to-machine client with callbacks is refused", post, clients, `{"name":"x","app_type":"non_interactive","callbacks":["https://a.example.com/cb"]}`, 0, "callbacks: must be empty for non_interactive"},
 		// refresh_token bounds (Auth0)
@@ -177,17 +177,17 @@ func TestClientCreateDefaultsAndSecret(t *testing.T) {
 			Name: "SPA", AppType: oauth.AppTypeSPA, IsFirstParty: true, Callbacks: []string{},
 			GrantTypes: []string{oauth.GrantTypeAuthorizationCode, oauth.GrantTypeRefreshToken}, TokenEndpointAuthMethod: oauth.AuthMethodNone,
 			RefreshToken: oauth.RefreshTokenConfig{RotationType: oauth.RotationRotating, ExpirationType: oauth.ExpirationExpiring,
-				TokenLifetime: defaultTokenLifetime, IdleTokenLifetime: defaultIdleTokenLifetime},
+				TokenLifetime: oauth.DefaultTokenLifetime, IdleTokenLifetime: oauth.DefaultIdleTokenLifetime},
 		}, false},
 		{"a web app is confidential with non-rotating tokens and gets a secret", `{"name":"Web"}`, oauth.Client{
 			Name: "Web", AppType: oauth.AppTypeRegularWeb, IsFirstParty: true, Callbacks: []string{},
 			GrantTypes: []string{oauth.GrantTypeAuthorizationCode, oauth.GrantTypeRefreshToken}, TokenEndpointAuthMethod: oauth.AuthMethodClientSecretPost,
-			RefreshToken: defaultRefreshConfig(false),
+			RefreshToken: oauth.DefaultRefreshConfig(false),
 		}, true},
 		{"a machine-to-machine client has client_credentials and a secret", `{"name":"M2M","app_type":"non_interactive","is_first_party":false}`, oauth.Client{
 			Name: "M2M", AppType: oauth.AppTypeNonInteractive, IsFirstParty: false, Callbacks: []string{},
 			GrantTypes: []string{oauth.GrantTypeClientCredentials}, TokenEndpointAuthMethod: oauth.AuthMethodClientSecretPost,
-			RefreshToken: defaultRefreshConfig(false),
+			RefreshToken: oauth.DefaultRefreshConfig(false),
 		}, true},
 		{"a short absolute lifetime caps the default idle one", `{"name":"Short","refresh_token":{"rotation_type":"rotating","expiration_type":"expiring","token_lifetime":600}}`, oauth.Client{
 			Name: "Short", AppType: oauth.AppTypeRegularWeb, IsFirstParty: true, Callbacks: []string{},
@@ -284,7 +284,7 @@ func TestClientPatchChangesOnlyWhatIsPresent(t *testing.T) {
 		{"a leeway change keeps the policies", spaID, withPolicy, `{"refresh_token":{"leeway":30}}`,
 			func(c *oauth.Client) { c.RefreshToken.Leeway = 30 }, false},
 		{"refresh_token null restores the defaults", spaID, func(c *oauth.Client) { withPolicy(c); c.RefreshToken.Leeway = 9 }, `{"refresh_token":null}`,
-			func(c *oauth.Client) { c.RefreshToken = defaultRefreshConfig(true) }, false},
+			func(c *oauth.Client) { c.RefreshToken = oauth.DefaultRefreshConfig(true) }, false},
 		{"expiring tokens get a finite lifetime", exClientID, nil, `{"refresh_token":{"expiration_type":"expiring"}}`,
 			func(c *oauth.Client) {
 				c.RefreshToken.ExpirationType = oauth.ExpirationExpiring
@@ -300,7 +300,7 @@ func TestClientPatchChangesOnlyWhatIsPresent(t *testing.T) {
 				c.TokenEndpointAuthMethod = oauth.AuthMethodNone
 				c.GrantTypes = []string{oauth.GrantTypeAuthorizationCode, oauth.GrantTypeRefreshToken}
 				c.RefreshToken = oauth.RefreshTokenConfig{RotationType: oauth.RotationRotating, ExpirationType: oauth.ExpirationExpiring,
-					TokenLifetime: defaultTokenLifetime, IdleTokenLifetime: defaultIdleTokenLifetime, InfiniteIdleTokenLifetime: true}
+					TokenLifetime: oauth.DefaultTokenLifetime, IdleTokenLifetime: oauth.DefaultIdleTokenLifetime, InfiniteIdleTokenLifetime: true}
 				c.SecretHash = ""
 			}, false},
 	} {

@@ -125,7 +125,7 @@ func seedStore(t testing.TB, s *memstore.Store) {
 			Callbacks:               []string{"https://web.example.com/callback"},
 			GrantTypes:              []string{oauth.GrantTypeAuthorizationCode, oauth.GrantTypeRefreshToken, oauth.GrantTypeClientCredentials},
 			TokenEndpointAuthMethod: oauth.AuthMethodClientSecretPost,
-			RefreshToken:            defaultRefreshConfig(false),
+			RefreshToken:            oauth.DefaultRefreshConfig(false),
 			SecretHash:              oauth.HashToken(exClientSecret)},
 		{ClientID: spaID, Name: "SPA", AppType: oauth.AppTypeSPA, IsFirstParty: true,
 			Callbacks:  []string{"https://app.example.com/callback"},
@@ -137,7 +137,7 @@ func seedStore(t testing.TB, s *memstore.Store) {
 			RefreshToken: rotating},
 		{ClientID: adminClientID, Name: "Admin", AppType: oauth.AppTypeNonInteractive, IsFirstParty: true,
 			Callbacks: []string{}, GrantTypes: []string{oauth.GrantTypeClientCredentials},
-			TokenEndpointAuthMethod: oauth.AuthMethodClientSecretPost, RefreshToken: defaultRefreshConfig(false),
+			TokenEndpointAuthMethod: oauth.AuthMethodClientSecretPost, RefreshToken: oauth.DefaultRefreshConfig(false),
 			SecretHash: oauth.HashToken("admin-secret")},
 	}
 	for _, c := range clients {

@@ -1,8 +1,6 @@
 package policyadmin
 
 import (
-	"context"
-	"errors"
 	"fmt"
 
 	"github.com/mrrt-auth/mrrt/shared/core/oauth"
@@ -25,33 +23,6 @@ type refreshTokenBody struct {
 type policyBody struct {
 	Audience opt[string]   `json:"audience"`
 	Scope    opt[[]string] `json:"scope"`
-}
-
-// Auth0's defaults (30 days absolute, 15 days idle when rotating).
-const (
-	defaultTokenLifetime     = 2592000
-	defaultIdleTokenLifetime = 1296000
-)
-
-// defaultRefreshConfig is the refresh_token of a new client: public clients
-// rotate and expire (RFC 9700 §4.14.2), confidential ones neither.
-func defaultRefreshConfig(public bool) oauth.RefreshTokenConfig {
-	if public {
-		return oauth.RefreshTokenConfig{
-			RotationType:      oauth.RotationRotating,
-			ExpirationType:    oauth.ExpirationExpiring,
-			TokenLifetime:     defaultTokenLifetime,
-			IdleTokenLifetime: defaultIdleTokenLifetime,
-		}
-	}
-	return oauth.RefreshTokenConfig{
-		RotationType:              oauth.RotationNonRotating,
-		ExpirationType:            oauth.ExpirationNever,
-		TokenLifetime:             defaultTokenLifetime,
-		IdleTokenLifetime:         defaultIdleTokenLifetime,
-		InfiniteTokenLifetime:     true,
-		InfiniteIdleTokenLifetime: true,
-	}
 }
 
 const rt = "refresh_token."
@@ -148,97 +119,6 @@ func (b *refreshTokenBody) apply(cfg *oauth.RefreshTokenConfig, create bool) err
 		}
 		cfg.Policies = ps
 	}
-	// Fill lifetimes that apply but were never set.
-	if !cfg.InfiniteTokenLifetime && cfg.TokenLifetime == 0 {
-		cfg.TokenLifetime = defaultTokenLifetime
-	}
-	if !cfg.InfiniteIdleTokenLifetime && cfg.IdleTokenLifetime == 0 {
-		cfg.IdleTokenLifetime = defaultIdleTokenLifetime
-		if !cfg.InfiniteTokenLifetime {
-			cfg.IdleTokenLifetime = min(defaultIdleTokenLifetime, cfg.TokenLifetime)
-		}
-	}
-	return nil
-}
-
-// checkRefreshConfig applies Auth0's bounds to the refresh_token object as it
-// would be stored.
-func checkRefreshConfig(c *oauth.Client) error {
-	cfg := &c.RefreshToken
-	if err := oneOf(rt+"rotation_type", cfg.RotationType, oauth.RotationRotating, oauth.RotationNonRotating); err != nil {
-		return err
-	}
-	if err := oneOf(rt+"expiration_type", cfg.ExpirationType, oauth.ExpirationExpiring, oauth.ExpirationNever); err != nil {
-		return err
-	}
-	expiring := cfg.ExpirationType == oauth.ExpirationExpiring
-	switch {
-	case cfg.RotationType == oauth.RotationRotating && !expiring:
-		return invalidBody(rt+"expiration_type", "must be expiring when rotation_type is rotating")
-	case expiring && cfg.InfiniteTokenLifetime:
-		return invalidBody(rt+"infinite_token_lifetime", "must be false when expiration_type is expiring")
-	case !expiring && !cfg.InfiniteTokenLifetime:
-		return invalidBody(rt+"infinite_token_lifetime", "must be true when expiration_type is non-expiring")
-	case !expiring && !cfg.InfiniteIdleTokenLifetime:
-		return invalidBody(rt+"infinite_idle_token_lifetime", "must be true when expiration_type is non-expiring")
-	case c.IsPublic() && cfg.RotationType != oauth.RotationRotating:
-		// RFC 9700 §4.14.2: a public client's refresh tokens must rotate.
-		return invalidBody(rt+"rotation_type", "must be rotating for public clients (token_endpoint_auth_method none)")
-	case cfg.Leeway < 0:
-		return invalidBody(rt+"leeway", "must be at least 0")
-	}
-	for name, v := range map[string]int{"token_lifetime": cfg.TokenLifetime, "idle_token_lifetime": cfg.IdleTokenLifetime} {
-		if v < 0 || v > oauth.MaxLifetimeSeconds {
-			return invalidBody(rt+name, "must be between 1 and %d seconds", oauth.MaxLifetimeSeconds)
-		}
-	}
-	if expiring && !cfg.InfiniteIdleTokenLifetime && cfg.IdleTokenLifetime > cfg.TokenLifetime {
-		return invalidBody(rt+"idle_token_lifetime", "must not exceed token_lifetime (%d)", cfg.TokenLifetime)
-	}
-	return nil
-}
-
-// checkPolicies enforces the MRRT limits when a policy is written, instead of
-// the token endpoint silently ignoring bad entries (Auth0 documents only the latter):
-// first-party clients only; never the admin API's own audience; no duplicate
-// audience; at least one scope each. With refs, each audience must be an API
-// that allows skipping consent for first-party clients and defines each scope.
-func (a *api) checkPolicies(ctx context.Context, c *oauth.Client, refs bool) error {
-	ps := c.RefreshToken.Policies
-	if len(ps) > 0 && !c.IsFirstParty {
-		return invalidBody(rt+"policies", "are allowed only on first-party clients (is_first_party true)")
-	}
-	seen := map[string]bool{}
-	for i, p := range ps {
-		f := fmt.Sprintf("%spolicies[%d]", rt, i)
-		if len(p.Audience) == 0 || len(p.Audience) > maxIdentifierLen {
-			return invalidBody(f+".audience", "must have 1 to %d characters", maxIdentifierLen)
-		}
-		if p.Audience == a.d.Audience {
-			return invalidBody(f+".audience", "the admin API %q can never be in a policy", p.Audience)
-		}
-		if seen[p.Audience] {
-			return invalidBody(f+".audience", "duplicate audience %q", p.Audience)
-		}
-		seen[p.Audience] = true
-		if len(p.Scope) == 0 {
-			return invalidBody(f+".scope", "must list at least one scope")
-		}
-		if !refs {
-			continue
-		}
-		rs, err := a.d.Store.ResourceServer(ctx, p.Audience)
-		if errors.Is(err, oauth.ErrNotFound) {
-			return invalidBody(f+".audience", "no API has the identifier %q", p.Audience)
-		} else if err != nil {
-			return err
-		}
-		if !rs.SkipConsentForVerifiableFirstPartyClients {
-			return invalidBody(f+".audience", "the API %q does not allow skipping consent for first-party clients (skip_consent_for_verifiable_first_party_clients)", p.Audience)
-		}
-		if err := checkScopeList(f+".scope", p.Scope, rs); err != nil {
-			return err
-		}
-	}
+	cfg.FillLifetimes()
 	return nil
 }

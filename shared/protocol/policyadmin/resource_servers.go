@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"unicode/utf8"
 
 	"github.com/mrrt-auth/mrrt/shared/core/oauth"
 )
@@ -91,7 +90,7 @@ func (b *apiBody) apply(rs *oauth.ResourceServer, create bool) error {
 			rs.Name = rs.Identifier
 		}
 		if !b.TokenLifetime.Set {
-			rs.TokenLifetime = defaultAPITokenTL
+			rs.TokenLifetime = oauth.DefaultAPITokenLifetime
 		}
 		if rs.SigningAlg == "" {
 			rs.SigningAlg = oauth.AlgRS256
@@ -104,45 +103,7 @@ func (b *apiBody) apply(rs *oauth.ResourceServer, create bool) error {
 }
 
 func (a *api) validateAPI(rs *oauth.ResourceServer) error {
-	if err := checkIdentifier("identifier", rs.Identifier); err != nil {
-		return err
-	}
-	if err := checkName("name", rs.Name); err != nil {
-		return err
-	}
-	if rs.TokenLifetime < 1 || rs.TokenLifetime > maxAPITokenLife {
-		return invalidBody("token_lifetime", "must be between 1 and %d seconds", maxAPITokenLife)
-	}
-	if err := oneOf("signing_alg", rs.SigningAlg, oauth.AlgRS256, oauth.AlgES256); err != nil {
-		return err
-	}
-	seen := map[string]bool{}
-	for i, s := range rs.Scopes {
-		f := fmt.Sprintf("scopes[%d]", i)
-		if err := checkScopeValue(f+".value", s.Value); err != nil {
-			return err
-		}
-		if oauth.IsOIDCScope(s.Value) {
-			return invalidBody(f+".value", "%q is an OpenID Connect scope, which every API accepts; it cannot be defined", s.Value)
-		}
-		if seen[s.Value] {
-			return invalidBody(f+".value", "duplicate scope %q", s.Value)
-		}
-		seen[s.Value] = true
-		if utf8.RuneCountInString(s.Description) > maxScopeDescLen {
-			return invalidBody(f+".description", "must have at most %d characters", maxScopeDescLen)
-		}
-	}
-	// The admin API must keep its scopes, or no admin token could carry
-	// them and the API would lock itself out.
-	if rs.Identifier == a.d.Audience {
-		for _, s := range Scopes {
-			if !rs.HasScope(s) {
-				return invalidBody("scopes", "the admin API must define %q", s)
-			}
-		}
-	}
-	return nil
+	return checked(oauth.ValidateResourceServer(rs, a.d.Audience, Scopes))
 }
 
 func (a *api) listAPIs(w http.ResponseWriter, r *http.Request) error {

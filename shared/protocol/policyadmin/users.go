@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"unicode/utf8"
 
 	"github.com/mrrt-auth/mrrt/shared/core/oauth"
 	"github.com/mrrt-auth/mrrt/shared/crypto/password"
@@ -13,8 +12,6 @@ import (
 // databaseConnection is the one connection users live in; Auth0 clients name
 // it in "connection".
 const databaseConnection = "Username-Password-Authentication"
-
-const maxUserNameLen = 300
 
 // userBody is the body of POST and PATCH /api/v2/users.
 type userBody struct {
@@ -43,16 +40,16 @@ func (a *api) applyUser(b *userBody, u *oauth.User, create bool) error {
 	if v, ok, err := b.Email.value("email"); err != nil {
 		return err
 	} else if ok {
-		if err := checkEmail("email", v); err != nil {
-			return err
+		if err := oauth.CheckEmail("email", v); err != nil {
+			return checked(err)
 		}
 		u.Email = v
 	}
 	if v, ok, err := b.Name.value("name"); err != nil {
 		return err
 	} else if ok {
-		if utf8.RuneCountInString(v) > maxUserNameLen || !utf8.ValidString(v) {
-			return invalidBody("name", "must have at most %d characters", maxUserNameLen)
+		if err := oauth.CheckUserName("name", v); err != nil {
+			return checked(err)
 		}
 		u.Name = v
 	}
@@ -64,8 +61,8 @@ func (a *api) applyUser(b *userBody, u *oauth.User, create bool) error {
 	if v, ok, err := b.Password.value("password"); err != nil {
 		return err
 	} else if ok {
-		if err := checkPassword("password", v); err != nil {
-			return err
+		if err := oauth.CheckPassword("password", v); err != nil {
+			return checked(err)
 		}
 		hash, err := password.Hash(v, a.d.Rand)
 		if err != nil {

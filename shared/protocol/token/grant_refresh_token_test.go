@@ -55,6 +55,11 @@ func TestRefreshMRRT(t *testing.T) {
 			wantErr: oauth.InvalidRequest,
 		},
 		{
+			name:    "a resource that is not an absolute URI is invalid_target (RFC 8707 §2)",
+			params:  []string{"resource", "billing"},
+			wantErr: oauth.InvalidTarget,
+		},
+		{
 			name:      "audience and resource that agree are accepted",
 			params:    []string{"audience", apiBilling, "resource", apiBilling},
 			wantAud:   apiBilling,

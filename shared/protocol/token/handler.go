@@ -123,18 +123,10 @@ func (h *handler) token(r *http.Request) (*oauth.TokenResponse, error) {
 	}
 }
 
-// audienceParam returns the requested audience: Auth0's audience or
-// RFC 8707's resource (one value; ParseForm refuses repeats). Both present
-// and different is invalid_request.
+// audienceParam returns the requested audience (oauth.ResourceParam, the
+// rule /authorize applies too).
 func audienceParam(form url.Values) (string, error) {
-	aud, res := form.Get("audience"), form.Get("resource")
-	if aud != "" && res != "" && aud != res {
-		return "", oauth.Errorf(oauth.InvalidRequest, "audience and resource differ")
-	}
-	if aud != "" {
-		return aud, nil
-	}
-	return res, nil
+	return oauth.ResourceParam(form.Get("audience"), form.Get("resource"))
 }
 
 // Errors for an audience with no API, built once (they are copied by

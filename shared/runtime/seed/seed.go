@@ -10,14 +10,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/mrrt-auth/mrrt/shared/core/oauth"
 	"github.com/mrrt-auth/mrrt/shared/crypto/password"
+	"github.com/mrrt-auth/mrrt/shared/protocol/policyadmin"
 )
 
 // File is the seed document.
@@ -26,6 +25,10 @@ type File struct {
 	Clients         []Client               `json:"clients"`
 	ClientGrants    []oauth.ClientGrant    `json:"client_grants"`
 	Users           []User                 `json:"users"`
+
+	// adminAudience is the admin API's audience for the issuer the file
+	// was parsed for: no MRRT policy may name it.
+	adminAudience string
 }
 
 // Client is an application with its secret in plain text (confidential
@@ -56,7 +59,7 @@ func Parse(r io.Reader, issuer string) (*File, error) {
 	data = bytes.ReplaceAll(data, []byte(IssuerPlaceholder), quoted[1:len(quoted)-1])
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
-	var f File
+	f := File{adminAudience: oauth.DefaultAdminAudience(issuer)}
 	if err := dec.Decode(&f); err != nil {
 		return nil, fmt.Errorf("seed: %w", err)
 	}
@@ -83,38 +86,35 @@ func ParseFile(path, issuer string) (*File, error) {
 	return doc, nil
 }
 
-// Validate checks every entry and the references between them.
+// Validate applies the defaults the admin API applies to a new entry,
+// then checks every entry with the admin API's rules (shared/core/oauth)
+// and the references between the entries. Errors name the entry and the
+// field.
 func (f *File) Validate() error {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("seed: "+format, args...)) }
+	rule := func(at string, err error) {
+		if err != nil {
+			bad("%s: %v", at, err)
+		}
+	}
 
 	apis := map[string]*oauth.ResourceServer{}
 	for i := range f.ResourceServers {
 		rs := &f.ResourceServers[i]
 		at := fmt.Sprintf("resource_servers[%d] %q", i, rs.Identifier)
-		if rs.Identifier == "" {
-			bad("%s: identifier is required", at)
-		}
 		if apis[rs.Identifier] != nil {
 			bad("%s: duplicate identifier", at)
 		}
 		apis[rs.Identifier] = rs
-		if rs.Name == "" {
-			bad("%s: name is required", at)
+		rs.ApplyDefaults()
+		rule(at, oauth.ValidateResourceServer(rs, f.adminAudience, policyadmin.Scopes))
+	}
+	api := func(aud string) (*oauth.ResourceServer, error) {
+		if rs := apis[aud]; rs != nil {
+			return rs, nil
 		}
-		if rs.TokenLifetime < 0 || rs.TokenLifetime > 2592000 {
-			bad("%s: token_lifetime must be between 1 and 2592000 seconds", at)
-		}
-		if rs.SigningAlg != "" && rs.SigningAlg != oauth.AlgRS256 && rs.SigningAlg != oauth.AlgES256 {
-			bad("%s: signing_alg must be RS256 or ES256", at)
-		}
-		seen := map[string]bool{}
-		for _, s := range rs.Scopes {
-			if s.Value == "" || strings.ContainsAny(s.Value, " \"\\") || seen[s.Value] {
-				bad("%s: scope %q is empty, malformed or repeated", at, s.Value)
-			}
-			seen[s.Value] = true
-		}
+		return nil, oauth.ErrNotFound
 	}
 
 	clients := map[string]*Client{}
@@ -128,55 +128,32 @@ func (f *File) Validate() error {
 			bad("%s: duplicate client_id", at)
 		}
 		clients[c.ClientID] = c
-		if !slices.Contains([]string{oauth.AppTypeSPA, oauth.AppTypeNative, oauth.AppTypeRegularWeb, oauth.AppTypeNonInteractive}, c.AppType) {
-			bad("%s: app_type must be spa, native, regular_web or non_interactive", at)
+		c.ApplyDefaults()
+		switch {
+		case c.IsPublic() && c.ClientSecret != "":
+			bad("%s: a public client (token_endpoint_auth_method none) has no client_secret", at)
+		case !c.IsPublic() && len(c.ClientSecret) < 16:
+			bad("%s: client_secret of at least 16 characters is required", at)
 		}
-		switch c.TokenEndpointAuthMethod {
-		case oauth.AuthMethodNone:
-			if c.ClientSecret != "" {
-				bad("%s: a public client (token_endpoint_auth_method none) has no client_secret", at)
-			}
-		case oauth.AuthMethodClientSecretBasic, oauth.AuthMethodClientSecretPost:
-			if len(c.ClientSecret) < 16 {
-				bad("%s: client_secret of at least 16 characters is required", at)
-			}
-		default:
-			bad("%s: token_endpoint_auth_method must be none, client_secret_post or client_secret_basic", at)
+		if err := oauth.ValidateClient(&c.Client, f.adminAudience); err != nil {
+			rule(at, err)
+			continue
 		}
-		for _, gt := range c.GrantTypes {
-			if gt != oauth.GrantTypeAuthorizationCode && gt != oauth.GrantTypeRefreshToken && gt != oauth.GrantTypeClientCredentials {
-				bad("%s: grant_types: %q is not supported", at, gt)
-			}
-			if gt == oauth.GrantTypeClientCredentials && c.TokenEndpointAuthMethod == oauth.AuthMethodNone {
-				bad("%s: a public client cannot use client_credentials", at)
-			}
-		}
-		for _, cb := range c.Callbacks {
-			if err := checkCallback(cb, c.AppType); err != nil {
-				bad("%s: callbacks: %q: %v", at, cb, err)
-			}
-		}
-		validateRefreshConfig(&c.Client, apis, func(msg string) { bad("%s: refresh_token: %s", at, msg) })
+		rule(at, oauth.ValidatePolicyRefs(&c.Client, api))
 	}
 
 	grants := map[[2]string]bool{}
-	for i, g := range f.ClientGrants {
+	for i := range f.ClientGrants {
+		g := &f.ClientGrants[i]
 		at := fmt.Sprintf("client_grants[%d]", i)
 		c, rs := clients[g.ClientID], apis[g.Audience]
 		switch {
 		case c == nil:
-			bad("%s: client_id %q is not a client of this file", at, g.ClientID)
-		case !c.AllowsGrant(oauth.GrantTypeClientCredentials):
-			bad("%s: client %q does not have the client_credentials grant type", at, g.ClientID)
-		}
-		if rs == nil {
-			bad("%s: audience %q is not a resource server of this file", at, g.Audience)
-		} else {
-			for _, s := range g.Scope {
-				if !rs.HasScope(s) {
-					bad("%s: scope %q is not defined on %q", at, s, g.Audience)
-				}
-			}
+			bad("%s: client_id: %q is not a client of this file", at, g.ClientID)
+		case rs == nil:
+			bad("%s: audience: %q is not a resource server of this file", at, g.Audience)
+		default:
+			rule(at, oauth.ValidateClientGrant(g, &c.Client, rs))
 		}
 		if grants[[2]string{g.ClientID, g.Audience}] {
 			bad("%s: duplicate grant for client %q and audience %q", at, g.ClientID, g.Audience)
@@ -187,97 +164,15 @@ func (f *File) Validate() error {
 	emails := map[string]bool{}
 	for i, u := range f.Users {
 		at := fmt.Sprintf("users[%d] %q", i, u.Email)
-		if !strings.Contains(u.Email, "@") {
-			bad("%s: email is required", at)
-		}
+		rule(at, oauth.CheckEmail("email", u.Email))
+		rule(at, oauth.CheckUserName("name", u.Name))
+		rule(at, oauth.CheckPassword("password", u.Password))
 		if emails[strings.ToLower(u.Email)] {
 			bad("%s: duplicate email", at)
 		}
 		emails[strings.ToLower(u.Email)] = true
-		if len(u.Password) < 8 {
-			bad("%s: password of at least 8 characters is required", at)
-		}
 	}
 	return errors.Join(errs...)
-}
-
-func checkCallback(cb, appType string) error {
-	u, err := url.Parse(cb)
-	switch {
-	case err != nil || !u.IsAbs() || u.Host == "":
-		return errors.New("must be an absolute URL")
-	case u.Fragment != "" || strings.Contains(cb, "#"):
-		return errors.New("must not have a fragment")
-	case strings.Contains(cb, "*"):
-		return errors.New("must not have a wildcard")
-	case u.Scheme == "https":
-		return nil
-	case u.Scheme == "http" && (u.Hostname() == "127.0.0.1" || u.Hostname() == "::1"):
-		if appType != oauth.AppTypeNative {
-			return errors.New("loopback http redirects are for native apps only")
-		}
-		return nil
-	}
-	return errors.New("must be https (or loopback http for native apps)")
-}
-
-// validateRefreshConfig applies Auth0's bounds and the MRRT limits.
-func validateRefreshConfig(c *oauth.Client, apis map[string]*oauth.ResourceServer, bad func(string)) {
-	rt := c.RefreshToken
-	if rt.RotationType == "" && rt.ExpirationType == "" && rt.Policies == nil {
-		return
-	}
-	if rt.RotationType != oauth.RotationRotating && rt.RotationType != oauth.RotationNonRotating {
-		bad("rotation_type must be rotating or non-rotating")
-	}
-	if rt.ExpirationType != oauth.ExpirationExpiring && rt.ExpirationType != oauth.ExpirationNever {
-		bad("expiration_type must be expiring or non-expiring")
-	}
-	if rt.RotationType == oauth.RotationRotating && rt.ExpirationType != oauth.ExpirationExpiring {
-		bad("rotating refresh tokens must be expiring")
-	}
-	if c.IsPublic() && rt.RotationType != oauth.RotationRotating {
-		bad("public clients must use rotating refresh tokens")
-	}
-	if rt.Leeway < 0 {
-		bad("leeway must be >= 0")
-	}
-	for name, v := range map[string]int{"token_lifetime": rt.TokenLifetime, "idle_token_lifetime": rt.IdleTokenLifetime} {
-		if v != 0 && (v < 1 || v > oauth.MaxLifetimeSeconds) {
-			bad(name + " must be between 1 and 157788000")
-		}
-	}
-	if rt.TokenLifetime > 0 && rt.IdleTokenLifetime > rt.TokenLifetime && !rt.InfiniteTokenLifetime {
-		bad("idle_token_lifetime must not exceed token_lifetime")
-	}
-	if rt.Policies != nil && len(rt.Policies) == 0 {
-		bad("policies must have at least one entry or be null")
-	}
-	if len(rt.Policies) > 0 && !c.IsFirstParty {
-		bad("policies are allowed only on first-party clients")
-	}
-	seen := map[string]bool{}
-	for i, p := range rt.Policies {
-		rs := apis[p.Audience]
-		switch {
-		case rs == nil:
-			bad(fmt.Sprintf("policies[%d]: audience %q is not a resource server of this file", i, p.Audience))
-			continue
-		case !rs.SkipConsentForVerifiableFirstPartyClients:
-			bad(fmt.Sprintf("policies[%d]: API %q does not allow skipping consent", i, p.Audience))
-		case seen[p.Audience]:
-			bad(fmt.Sprintf("policies[%d]: duplicate audience %q", i, p.Audience))
-		}
-		seen[p.Audience] = true
-		if len(p.Scope) == 0 {
-			bad(fmt.Sprintf("policies[%d]: scope must list at least one scope", i))
-		}
-		for _, s := range p.Scope {
-			if !rs.HasScope(s) {
-				bad(fmt.Sprintf("policies[%d]: scope %q is not defined on %q", i, s, p.Audience))
-			}
-		}
-	}
 }
 
 // Load writes every entry of f into s: client secrets are hashed, passwords
