@@ -32,7 +32,7 @@ const (
 
 func codeKey(hash string) item { return keyOf(codePrefix+hash, codeSK) }
 
-func (s *Store) CreateCode(ctx context.Context, c *oauth.AuthCode) error {
+func codeItem(c *oauth.AuthCode) item {
 	it := codeKey(c.Hash)
 	it.setS(codeClient, c.ClientID)
 	it.setS(codeRedirectURI, c.RedirectURI)
@@ -49,19 +49,11 @@ func (s *Store) CreateCode(ctx context.Context, c *oauth.AuthCode) error {
 	if !c.ExpiresAt.IsZero() {
 		it.setN(attrTTL, ttl(c.ExpiresAt))
 	}
-	err := s.put(ctx, "create code", it, "attribute_not_exists(PK)")
-	if errors.Is(err, errCondition) {
-		return fmt.Errorf("dynamostore: create code: %w", oauth.ErrAlreadyExists)
-	}
-	return err
+	return it
 }
 
-func (s *Store) Code(ctx context.Context, hash string, now time.Time) (*oauth.AuthCode, error) {
-	it, err := s.get(ctx, "code", codeKey(hash))
-	if err != nil {
-		return nil, err
-	}
-	c := &oauth.AuthCode{
+func codeFrom(hash string, it item) *oauth.AuthCode {
+	return &oauth.AuthCode{
 		Hash:                hash,
 		ClientID:            it.s(codeClient),
 		RedirectURI:         it.s(codeRedirectURI),
@@ -76,6 +68,22 @@ func (s *Store) Code(ctx context.Context, hash string, now time.Time) (*oauth.Au
 		Used:                it.b(codeUsed),
 		FamilyID:            it.s(codeFamily),
 	}
+}
+
+func (s *Store) CreateCode(ctx context.Context, c *oauth.AuthCode) error {
+	err := s.put(ctx, "create code", codeItem(c), "attribute_not_exists(PK)")
+	if errors.Is(err, errCondition) {
+		return fmt.Errorf("dynamostore: create code: %w", oauth.ErrAlreadyExists)
+	}
+	return err
+}
+
+func (s *Store) Code(ctx context.Context, hash string, now time.Time) (*oauth.AuthCode, error) {
+	it, err := s.get(ctx, "code", codeKey(hash))
+	if err != nil {
+		return nil, err
+	}
+	c := codeFrom(hash, it)
 	if expired(c.ExpiresAt, now) {
 		return nil, fmt.Errorf("dynamostore: code: %w", oauth.ErrNotFound)
 	}

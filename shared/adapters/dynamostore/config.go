@@ -5,60 +5,26 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/mrrt-auth/mrrt/shared/core/oauth"
 )
 
-// Configuration items (clients, resource servers, client grants, users)
-// are the domain types marshalled with their JSON names, so a field added
-// to the domain is stored without a change here. Fields the JSON form
-// hides (secret and password hashes) get attributes of their own.
+// Configuration items: clients, resource servers and client grants
+// (records.go maps them).
 
 const (
 	pkClients   = "CLIENT"
 	pkAPIs      = "API"
 	pkGrants    = "GRANT"
 	grantPrefix = "GRANT#" // + client ID; SK = audience
-	attrSecret  = "sh"     // Client.SecretHash
 )
-
-func marshal(v any, pk, sk string) (item, error) {
-	m, err := attributevalue.MarshalMapWithOptions(v, func(o *attributevalue.EncoderOptions) { o.TagKey = "json" })
-	if err != nil {
-		return nil, err
-	}
-	it := item(m)
-	for k, v := range keyOf(pk, sk) {
-		it[k] = v
-	}
-	return it, nil
-}
-
-func unmarshal(it item, v any) error {
-	return attributevalue.UnmarshalMapWithOptions(it, v, func(o *attributevalue.DecoderOptions) { o.TagKey = "json" })
-}
 
 // Clients.
 
-func clientItem(c *oauth.Client) (item, error) {
-	it, err := marshal(c, pkClients, c.ClientID)
-	if err != nil {
-		return nil, err
-	}
-	it.setS(attrSecret, c.SecretHash)
-	return it, nil
-}
+func clientItem(c *oauth.Client) (item, error) { return clientRecord(c), nil }
 
-func clientFrom(it item) (*oauth.Client, error) {
-	var c oauth.Client
-	if err := unmarshal(it, &c); err != nil {
-		return nil, err
-	}
-	c.SecretHash = it.s(attrSecret)
-	return &c, nil
-}
+func clientFrom(it item) (*oauth.Client, error) { return clientFromRecord(it), nil }
 
 func (s *Store) Client(ctx context.Context, clientID string) (*oauth.Client, error) {
 	it, err := s.get(ctx, "client", keyOf(pkClients, clientID))
@@ -86,15 +52,9 @@ func (s *Store) DeleteClient(ctx context.Context, clientID string) error {
 
 // Resource servers.
 
-func apiItem(rs *oauth.ResourceServer) (item, error) { return marshal(rs, pkAPIs, rs.Identifier) }
+func apiItem(rs *oauth.ResourceServer) (item, error) { return apiRecord(rs), nil }
 
-func apiFrom(it item) (*oauth.ResourceServer, error) {
-	var rs oauth.ResourceServer
-	if err := unmarshal(it, &rs); err != nil {
-		return nil, err
-	}
-	return &rs, nil
-}
+func apiFrom(it item) (*oauth.ResourceServer, error) { return apiFromRecord(it), nil }
 
 func (s *Store) ResourceServer(ctx context.Context, identifier string) (*oauth.ResourceServer, error) {
 	it, err := s.get(ctx, "resource server", keyOf(pkAPIs, identifier))
@@ -126,22 +86,10 @@ func (s *Store) DeleteResourceServer(ctx context.Context, identifier string) err
 // keeps (client, audience) unique.
 
 func grantItems(g *oauth.ClientGrant) (byID, byPair item, err error) {
-	if byID, err = marshal(g, pkGrants, g.ID); err != nil {
-		return nil, nil, err
-	}
-	if byPair, err = marshal(g, grantPrefix+g.ClientID, g.Audience); err != nil {
-		return nil, nil, err
-	}
-	return byID, byPair, nil
+	return grantRecord(g, pkGrants, g.ID), grantRecord(g, grantPrefix+g.ClientID, g.Audience), nil
 }
 
-func grantFrom(it item) (*oauth.ClientGrant, error) {
-	var g oauth.ClientGrant
-	if err := unmarshal(it, &g); err != nil {
-		return nil, err
-	}
-	return &g, nil
-}
+func grantFrom(it item) (*oauth.ClientGrant, error) { return grantFromRecord(it), nil }
 
 func (s *Store) ClientGrantFor(ctx context.Context, clientID, audience string) (*oauth.ClientGrant, error) {
 	it, err := s.get(ctx, "client grant for", keyOf(grantPrefix+clientID, audience))
@@ -185,7 +133,7 @@ func (s *Store) CreateClientGrant(ctx context.Context, g *oauth.ClientGrant) err
 // audience of :c and :a.
 const sameGrant = "attribute_exists(PK) AND #c = :c AND #a = :a"
 
-var sameGrantNames = map[string]string{"#c": "client_id", "#a": "audience"}
+var sameGrantNames = map[string]string{"#c": grantClient, "#a": grantAudience}
 
 func sameGrantValues(g *oauth.ClientGrant) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{":c": vS(g.ClientID), ":a": vS(g.Audience)}

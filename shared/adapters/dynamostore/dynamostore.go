@@ -4,7 +4,7 @@
 //
 // Items (PK / SK):
 //
-//	CLIENT            / clientID          application (attribute names are the JSON names)
+//	CLIENT            / clientID          application
 //	API               / identifier        resource server
 //	GRANT             / grantID           client grant
 //	GRANT#clientID    / audience          the same grant, keyed for ClientGrantFor and uniqueness
@@ -24,6 +24,19 @@
 // hands in. TTL deletion is lazy, so every read checks expiry itself.
 // Times of codes, families, sessions and consents are stored as epoch
 // milliseconds.
+//
+// Schema. Each domain type is mapped attribute by attribute to an item of
+// this package (records.go, families.go, codes.go, sessions.go, users.go),
+// never through the domain's JSON, so the admin API's field names can
+// change without moving what is stored; testdata/items.golden pins every
+// attribute name and type. A schema change is made in three steps, none of
+// which needs downtime: (1) readers accept the old and the new form (a new
+// attribute read with a default when absent, as ml and l read an absent
+// list as nil); (2) writers write the new form, which every item reaches at
+// its next write; (3) items never rewritten (configuration) are backfilled
+// by a one-off scan-and-put, and only then do readers drop the old form.
+// Renaming an attribute is therefore a new attribute plus a backfill;
+// token-path items (codes, sessions, families) age out by TTL instead.
 //
 // Throttling, 5xx, exhausted transaction conflicts, connection failures and
 // context deadlines come back wrapping oauth.ErrUnavailable (503); a

@@ -26,7 +26,7 @@ const (
 
 func sessionKey(hash string) item { return keyOf(sessionPrefix+hash, sessionSK) }
 
-func (s *Store) CreateSession(ctx context.Context, sess *oauth.Session) error {
+func sessionItem(sess *oauth.Session) item {
 	it := sessionKey(sess.Hash)
 	it.setS(sessUser, sess.UserID)
 	it.setT(sessAuthTime, sess.AuthTime)
@@ -34,7 +34,20 @@ func (s *Store) CreateSession(ctx context.Context, sess *oauth.Session) error {
 	if !sess.ExpiresAt.IsZero() {
 		it.setN(attrTTL, ttl(sess.ExpiresAt))
 	}
-	err := s.put(ctx, "create session", it, "attribute_not_exists(PK)")
+	return it
+}
+
+func sessionFrom(hash string, it item) *oauth.Session {
+	return &oauth.Session{
+		Hash:      hash,
+		UserID:    it.s(sessUser),
+		AuthTime:  it.t(sessAuthTime),
+		ExpiresAt: it.t(sessExpiresAt),
+	}
+}
+
+func (s *Store) CreateSession(ctx context.Context, sess *oauth.Session) error {
+	err := s.put(ctx, "create session", sessionItem(sess), "attribute_not_exists(PK)")
 	if errors.Is(err, errCondition) {
 		return fmt.Errorf("dynamostore: create session: %w", oauth.ErrAlreadyExists)
 	}
@@ -46,12 +59,7 @@ func (s *Store) Session(ctx context.Context, hash string, now time.Time) (*oauth
 	if err != nil {
 		return nil, err
 	}
-	sess := &oauth.Session{
-		Hash:      hash,
-		UserID:    it.s(sessUser),
-		AuthTime:  it.t(sessAuthTime),
-		ExpiresAt: it.t(sessExpiresAt),
-	}
+	sess := sessionFrom(hash, it)
 	if expired(sess.ExpiresAt, now) {
 		return nil, fmt.Errorf("dynamostore: session: %w", oauth.ErrNotFound)
 	}
@@ -83,23 +91,31 @@ func (s *Store) Consent(ctx context.Context, userID, clientID, audience string) 
 	if err != nil {
 		return nil, err
 	}
-	return &oauth.Consent{
-		UserID:    it.s(consUser),
-		ClientID:  it.s(consClient),
-		Audience:  it.s(consAudience),
-		Scopes:    it.l(consScopes),
-		GrantedAt: it.t(consGrantedAt),
-	}, nil
+	return consentFrom(it), nil
 }
 
-func (s *Store) PutConsent(ctx context.Context, c *oauth.Consent) error {
+func consentItem(c *oauth.Consent) item {
 	it := consentKey(c.UserID, c.ClientID, c.Audience)
 	it.setS(consUser, c.UserID)
 	it.setS(consClient, c.ClientID)
 	it.setS(consAudience, c.Audience)
 	it.setL(consScopes, c.Scopes)
 	it.setT(consGrantedAt, c.GrantedAt)
-	return s.put(ctx, "put consent", it, "")
+	return it
+}
+
+func consentFrom(it item) *oauth.Consent {
+	return &oauth.Consent{
+		UserID:    it.s(consUser),
+		ClientID:  it.s(consClient),
+		Audience:  it.s(consAudience),
+		Scopes:    it.l(consScopes),
+		GrantedAt: it.t(consGrantedAt),
+	}
+}
+
+func (s *Store) PutConsent(ctx context.Context, c *oauth.Consent) error {
+	return s.put(ctx, "put consent", consentItem(c), "")
 }
 
 // Login throttle: one item per key holding the failure times (epoch ms) in

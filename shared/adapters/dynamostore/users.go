@@ -26,15 +26,7 @@ const (
 
 func emailKey(email string) string { return strings.ToLower(email) }
 
-func userItem(u *oauth.User) (item, error) {
-	it, err := marshal(u, pkUsers, u.UserID)
-	if err != nil {
-		return nil, err
-	}
-	it.setS(attrPassword, u.PasswordHash)
-	it.setS(attrEmailKey, emailKey(u.Email))
-	return it, nil
-}
+func userItem(u *oauth.User) (item, error) { return userRecord(u), nil }
 
 func emailItem(u *oauth.User) item {
 	it := keyOf(pkEmails, emailKey(u.Email))
@@ -42,14 +34,7 @@ func emailItem(u *oauth.User) item {
 	return it
 }
 
-func userFrom(it item) (*oauth.User, error) {
-	var u oauth.User
-	if err := unmarshal(it, &u); err != nil {
-		return nil, err
-	}
-	u.PasswordHash = it.s(attrPassword)
-	return &u, nil
-}
+func userFrom(it item) (*oauth.User, error) { return userFromRecord(it) }
 
 func (s *Store) User(ctx context.Context, userID string) (*oauth.User, error) {
 	it, err := s.get(ctx, "user", keyOf(pkUsers, userID))

@@ -1,0 +1,258 @@
+package dynamostore
+
+import (
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/mrrt-auth/mrrt/shared/core/oauth"
+)
+
+// The configuration items (clients, resource servers, client grants,
+// users), mapped attribute by attribute like every other item of this
+// package. The attribute names are the storage schema, pinned by
+// testdata/items.golden: they are the Management API's names because the
+// first version of this store wrote the domain types' JSON form, and they
+// stay so, whatever the API's JSON becomes.
+
+// Client attributes.
+const (
+	clientID           = "client_id"
+	clientName         = "name"
+	clientAppType      = "app_type"
+	clientFirstParty   = "is_first_party"
+	clientCallbacks    = "callbacks"
+	clientGrantTypes   = "grant_types"
+	clientAuthMethod   = "token_endpoint_auth_method"
+	clientRefreshToken = "refresh_token" // a map of the rt* attributes
+	attrSecret         = "sh"            // Client.SecretHash
+
+	rtRotation     = "rotation_type"
+	rtExpiration   = "expiration_type"
+	rtLeeway       = "leeway"
+	rtLifetime     = "token_lifetime"      // absent when 0
+	rtIdleLifetime = "idle_token_lifetime" // absent when 0
+	rtInfinite     = "infinite_token_lifetime"
+	rtInfiniteIdle = "infinite_idle_token_lifetime"
+	rtPolicies     = "policies" // a list of maps: policyAudience, policyScope
+	policyAudience = "audience"
+	policyScope    = "scope"
+)
+
+// Resource server attributes.
+const (
+	apiID          = "id" // absent when empty
+	apiIdentifier  = "identifier"
+	apiName        = "name"
+	apiScopes      = "scopes" // a list of maps: scopeValue, scopeDesc
+	scopeValue     = "value"
+	scopeDesc      = "description" // absent when empty
+	apiLifetime    = "token_lifetime"
+	apiSkipConsent = "skip_consent_for_verifiable_first_party_clients"
+	apiOffline     = "allow_offline_access"
+	apiSigningAlg  = "signing_alg"
+)
+
+// Client grant attributes.
+const (
+	grantID       = "id"
+	grantClient   = "client_id"
+	grantAudience = "audience"
+	grantScope    = "scope"
+)
+
+// User attributes.
+const (
+	userID        = "user_id"
+	userEmail     = "email"
+	userName      = "name" // absent when empty
+	userBlocked   = "blocked"
+	userCreatedAt = "created_at" // RFC 3339 text, unlike the epoch milliseconds of other items
+)
+
+func clientRecord(c *oauth.Client) item {
+	it := keyOf(pkClients, c.ClientID)
+	it.setS(clientID, c.ClientID)
+	it.setS(clientName, c.Name)
+	it.setS(clientAppType, c.AppType)
+	it.setB(clientFirstParty, c.IsFirstParty)
+	it.setL(clientCallbacks, c.Callbacks)
+	it.setL(clientGrantTypes, c.GrantTypes)
+	it.setS(clientAuthMethod, c.TokenEndpointAuthMethod)
+	rt := item{}
+	cfg := c.RefreshToken
+	rt.setS(rtRotation, cfg.RotationType)
+	rt.setS(rtExpiration, cfg.ExpirationType)
+	rt.setN(rtLeeway, int64(cfg.Leeway))
+	if cfg.TokenLifetime != 0 {
+		rt.setN(rtLifetime, int64(cfg.TokenLifetime))
+	}
+	if cfg.IdleTokenLifetime != 0 {
+		rt.setN(rtIdleLifetime, int64(cfg.IdleTokenLifetime))
+	}
+	rt.setB(rtInfinite, cfg.InfiniteTokenLifetime)
+	rt.setB(rtInfiniteIdle, cfg.InfiniteIdleTokenLifetime)
+	if cfg.Policies != nil {
+		ps := make([]item, len(cfg.Policies))
+		for i, p := range cfg.Policies {
+			ps[i] = item{}
+			ps[i].setS(policyAudience, p.Audience)
+			ps[i].setL(policyScope, p.Scope)
+		}
+		rt.setML(rtPolicies, ps)
+	}
+	it.setM(clientRefreshToken, rt)
+	it.setS(attrSecret, c.SecretHash)
+	return it
+}
+
+func clientFromRecord(it item) *oauth.Client {
+	c := &oauth.Client{
+		ClientID:                it.s(clientID),
+		Name:                    it.s(clientName),
+		AppType:                 it.s(clientAppType),
+		IsFirstParty:            it.b(clientFirstParty),
+		Callbacks:               it.l(clientCallbacks),
+		GrantTypes:              it.l(clientGrantTypes),
+		TokenEndpointAuthMethod: it.s(clientAuthMethod),
+		SecretHash:              it.s(attrSecret),
+	}
+	rt := it.m(clientRefreshToken)
+	c.RefreshToken = oauth.RefreshTokenConfig{
+		RotationType:              rt.s(rtRotation),
+		ExpirationType:            rt.s(rtExpiration),
+		Leeway:                    int(rt.n(rtLeeway)),
+		TokenLifetime:             int(rt.n(rtLifetime)),
+		IdleTokenLifetime:         int(rt.n(rtIdleLifetime)),
+		InfiniteTokenLifetime:     rt.b(rtInfinite),
+		InfiniteIdleTokenLifetime: rt.b(rtInfiniteIdle),
+	}
+	if ps, ok := rt.ml(rtPolicies); ok {
+		c.RefreshToken.Policies = make([]oauth.Policy, len(ps))
+		for i, p := range ps {
+			c.RefreshToken.Policies[i] = oauth.Policy{Audience: p.s(policyAudience), Scope: p.l(policyScope)}
+		}
+	}
+	return c
+}
+
+func apiRecord(rs *oauth.ResourceServer) item {
+	it := keyOf(pkAPIs, rs.Identifier)
+	it.setS(apiID, rs.ID)
+	it.setS(apiIdentifier, rs.Identifier)
+	it.setS(apiName, rs.Name)
+	if rs.Scopes != nil {
+		scopes := make([]item, len(rs.Scopes))
+		for i, s := range rs.Scopes {
+			scopes[i] = item{}
+			scopes[i].setS(scopeValue, s.Value)
+			scopes[i].setS(scopeDesc, s.Description)
+		}
+		it.setML(apiScopes, scopes)
+	}
+	it.setN(apiLifetime, int64(rs.TokenLifetime))
+	it.setB(apiSkipConsent, rs.SkipConsentForVerifiableFirstPartyClients)
+	it.setB(apiOffline, rs.AllowOfflineAccess)
+	it.setS(apiSigningAlg, rs.SigningAlg)
+	return it
+}
+
+func apiFromRecord(it item) *oauth.ResourceServer {
+	rs := &oauth.ResourceServer{
+		ID:            it.s(apiID),
+		Identifier:    it.s(apiIdentifier),
+		Name:          it.s(apiName),
+		TokenLifetime: int(it.n(apiLifetime)),
+		SkipConsentForVerifiableFirstPartyClients: it.b(apiSkipConsent),
+		AllowOfflineAccess:                        it.b(apiOffline),
+		SigningAlg:                                it.s(apiSigningAlg),
+	}
+	if scopes, ok := it.ml(apiScopes); ok {
+		rs.Scopes = make([]oauth.Scope, len(scopes))
+		for i, s := range scopes {
+			rs.Scopes[i] = oauth.Scope{Value: s.s(scopeValue), Description: s.s(scopeDesc)}
+		}
+	}
+	return rs
+}
+
+func grantRecord(g *oauth.ClientGrant, pk, sk string) item {
+	it := keyOf(pk, sk)
+	it.setS(grantID, g.ID)
+	it.setS(grantClient, g.ClientID)
+	it.setS(grantAudience, g.Audience)
+	it.setL(grantScope, g.Scope)
+	return it
+}
+
+func grantFromRecord(it item) *oauth.ClientGrant {
+	return &oauth.ClientGrant{
+		ID: it.s(grantID), ClientID: it.s(grantClient), Audience: it.s(grantAudience), Scope: it.l(grantScope),
+	}
+}
+
+func userRecord(u *oauth.User) item {
+	it := keyOf(pkUsers, u.UserID)
+	it.setS(userID, u.UserID)
+	it.setS(userEmail, u.Email)
+	it.setS(userName, u.Name)
+	it.setB(userBlocked, u.Blocked)
+	it.setS(userCreatedAt, u.CreatedAt.Format(time.RFC3339Nano))
+	it.setS(attrPassword, u.PasswordHash)
+	it.setS(attrEmailKey, emailKey(u.Email))
+	return it
+}
+
+func userFromRecord(it item) (*oauth.User, error) {
+	u := &oauth.User{
+		UserID:       it.s(userID),
+		Email:        it.s(userEmail),
+		Name:         it.s(userName),
+		Blocked:      it.b(userBlocked),
+		PasswordHash: it.s(attrPassword),
+	}
+	if v := it.s(userCreatedAt); v != "" {
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			return nil, err
+		}
+		u.CreatedAt = t
+	}
+	return u, nil
+}
+
+// Nested maps and lists of maps.
+
+func (it item) setM(name string, m item) { it[name] = &types.AttributeValueMemberM{Value: m} }
+
+func (it item) m(name string) item {
+	if v, ok := it[name].(*types.AttributeValueMemberM); ok {
+		return v.Value
+	}
+	return item{}
+}
+
+// setML stores a list of maps; an empty list stays an empty list.
+func (it item) setML(name string, ms []item) {
+	l := make([]types.AttributeValue, len(ms))
+	for i, m := range ms {
+		l[i] = &types.AttributeValueMemberM{Value: m}
+	}
+	it[name] = &types.AttributeValueMemberL{Value: l}
+}
+
+// ml reads a list of maps; ok is false when the attribute is absent (or
+// NULL, as the first version wrote nil lists).
+func (it item) ml(name string) ([]item, bool) {
+	v, ok := it[name].(*types.AttributeValueMemberL)
+	if !ok {
+		return nil, false
+	}
+	out := make([]item, 0, len(v.Value))
+	for _, e := range v.Value {
+		if m, ok := e.(*types.AttributeValueMemberM); ok {
+			out = append(out, m.Value)
+		}
+	}
+	return out, true
+}
