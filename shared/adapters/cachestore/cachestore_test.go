@@ -11,14 +11,15 @@ import (
 	"github.com/mrrt-auth/mrrt/shared/adapters/cachestore"
 	"github.com/mrrt-auth/mrrt/shared/adapters/memstore"
 	"github.com/mrrt-auth/mrrt/shared/core/oauth"
+	"github.com/mrrt-auth/mrrt/shared/testkit/faults"
 	"github.com/mrrt-auth/mrrt/shared/testkit/oauthtest"
 )
 
 const ttl = 30 * time.Second
 
-func newStore(t *testing.T) (*cachestore.Store, *memstore.Store, *oauthtest.Clock) {
+func newStore(t *testing.T) (*cachestore.Store, *faults.Store, *oauthtest.Clock) {
 	t.Helper()
-	under := memstore.New()
+	under := faults.NewStore(memstore.New())
 	clk := oauthtest.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	return cachestore.New(under, ttl, clk.Now), under, clk
 }
@@ -185,7 +186,7 @@ func TestStaleness(t *testing.T) {
 }
 
 func TestZeroTTLDisablesTheCache(t *testing.T) {
-	under := memstore.New()
+	under := faults.NewStore(memstore.New())
 	s := cachestore.New(under, 0, time.Now)
 	must(t, "CreateClient", under.CreateClient(ctx, &oauth.Client{ClientID: "spa", Name: "v1"}))
 	wantRead(t, entities[0], s, "v1")

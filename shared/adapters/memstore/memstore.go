@@ -7,7 +7,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -38,8 +37,6 @@ type Store struct {
 	sessions        map[string]*oauth.Session
 	consents        map[consentKey]*oauth.Consent
 	failures        map[string][]time.Time // login failures per key, oldest first
-
-	faults map[string][]error // FailNext queue per method name
 }
 
 // New returns an empty store.
@@ -60,39 +57,6 @@ func New() *Store {
 	}
 }
 
-// FailNext makes the next call of the named method (for example
-// "AdvanceFamily") return err without doing anything. Calls queue up: n
-// calls fail the next n calls of that method. It panics if Store has no
-// such method, so a typo cannot silently disable a fault.
-func (s *Store) FailNext(method string, err error) {
-	if _, ok := reflect.TypeFor[*Store]().MethodByName(method); !ok || method == "FailNext" {
-		panic(fmt.Sprintf("memstore: FailNext: no method %q", method))
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.faults == nil {
-		s.faults = map[string][]error{}
-	}
-	s.faults[method] = append(s.faults[method], err)
-}
-
-// fault pops the injected error for method, if any. Callers hold s.mu.
-func (s *Store) fault(method string) error {
-	if len(s.faults) == 0 {
-		return nil
-	}
-	q := s.faults[method]
-	if len(q) == 0 {
-		return nil
-	}
-	if len(q) == 1 {
-		delete(s.faults, method)
-	} else {
-		s.faults[method] = q[1:]
-	}
-	return q[0]
-}
-
 // expired reports whether an item expiring at exp is gone at now; zero
 // means no expiry. Same boundary as oauth.Family.Active.
 func expired(exp, now time.Time) bool { return !exp.IsZero() && !now.Before(exp) }
@@ -111,9 +75,6 @@ func sortedValues[K comparable, V any](m map[K]*V, copyV func(*V) *V, key func(*
 func (s *Store) Client(_ context.Context, clientID string) (*oauth.Client, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.fault("Client"); err != nil {
-		return nil, err
-	}
 	c, ok := s.clients[clientID]
 	if !ok {
 		return nil, fmt.Errorf("memstore: client %q: %w", clientID, oauth.ErrNotFound)
@@ -124,18 +85,12 @@ func (s *Store) Client(_ context.Context, clientID string) (*oauth.Client, error
 func (s *Store) Clients(_ context.Context) ([]*oauth.Client, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.fault("Clients"); err != nil {
-		return nil, err
-	}
 	return sortedValues(s.clients, (*oauth.Client).Clone, func(c *oauth.Client) string { return c.ClientID }), nil
 }
 
 func (s *Store) CreateClient(_ context.Context, c *oauth.Client) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.fault("CreateClient"); err != nil {
-		return err
-	}
 	if _, ok := s.clients[c.ClientID]; ok {
 		return fmt.Errorf("memstore: create client %q: %w", c.ClientID, oauth.ErrAlreadyExists)
 	}
@@ -146,9 +101,6 @@ func (s *Store) CreateClient(_ context.Context, c *oauth.Client) error {
 func (s *Store) UpdateClient(_ context.Context, c *oauth.Client) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.fault("UpdateClient"); err != nil {
-		return err
-	}
 	if _, ok := s.clients[c.ClientID]; !ok {
 		return fmt.Errorf("memstore: update client %q: %w", c.ClientID, oauth.ErrNotFound)
 	}
@@ -159,9 +111,6 @@ func (s *Store) UpdateClient(_ context.Context, c *oauth.Client) error {
 func (s *Store) DeleteClient(_ context.Context, clientID string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.fault("DeleteClient"); err != nil {
-		return err
-	}
 	if _, ok := s.clients[clientID]; !ok {
 		return fmt.Errorf("memstore: delete client %q: %w", clientID, oauth.ErrNotFound)
 	}
@@ -174,9 +123,6 @@ func (s *Store) DeleteClient(_ context.Context, clientID string) error {
 func (s *Store) ResourceServer(_ context.Context, identifier string) (*oauth.ResourceServer, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.fault("ResourceServer"); err != nil {
-		return nil, err
-	}
 	rs, ok := s.resourceServers[identifier]
 	if !ok {
 		return nil, fmt.Errorf("memstore: resource server %q: %w", identifier, oauth.ErrNotFound)
@@ -187,18 +133,12 @@ func (s *Store) ResourceServer(_ context.Context, identifier string) (*oauth.Res
 func (s *Store) ResourceServers(_ context.Context) ([]*oauth.ResourceServer, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.fault("ResourceServers"); err != nil {
-		return nil, err
-	}
 	return sortedValues(s.resourceServers, (*oauth.ResourceServer).Clone, func(rs *oauth.ResourceServer) string { return rs.Identifier }), nil
 }
 
 func (s *Store) CreateResourceServer(_ context.Context, rs *oauth.ResourceServer) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.fault("CreateResourceServer"); err != nil {
-		return err
-	}
 	if _, ok := s.resourceServers[rs.Identifier]; ok {
 		return fmt.Errorf("memstore: create resource server %q: %w", rs.Identifier, oauth.ErrAlreadyExists)
 	}
@@ -209,9 +149,6 @@ func (s *Store) CreateResourceServer(_ context.Context, rs *oauth.ResourceServer
 func (s *Store) UpdateResourceServer(_ context.Context, rs *oauth.ResourceServer) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.fault("UpdateResourceServer"); err != nil {
-		return err
-	}
 	if _, ok := s.resourceServers[rs.Identifier]; !ok {
 		return fmt.Errorf("memstore: update resource server %q: %w", rs.Identifier, oauth.ErrNotFound)
 	}
@@ -222,9 +159,6 @@ func (s *Store) UpdateResourceServer(_ context.Context, rs *oauth.ResourceServer
 func (s *Store) DeleteResourceServer(_ context.Context, identifier string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.fault("DeleteResourceServer"); err != nil {
-		return err
-	}
 	if _, ok := s.resourceServers[identifier]; !ok {
 		return fmt.Errorf("memstore: delete resource server %q: %w", identifier, oauth.ErrNotFound)
 	}
@@ -237,9 +171,6 @@ func (s *Store) DeleteResourceServer(_ context.Context, identifier string) error
 func (s *Store) ClientGrantFor(_ context.Context, clientID, audience string) (*oauth.ClientGrant, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.fault("ClientGrantFor"); err != nil {
-		return nil, err
-	}
 	id, ok := s.grantIDs[grantKey{clientID, audience}]
 	if !ok {
 		return nil, fmt.Errorf("memstore: client grant of %q for %q: %w", clientID, audience, oauth.ErrNotFound)
@@ -250,9 +181,6 @@ func (s *Store) ClientGrantFor(_ context.Context, clientID, audience string) (*o
 func (s *Store) ClientGrant(_ context.Context, id string) (*oauth.ClientGrant, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.fault("ClientGrant"); err != nil {
-		return nil, err
-	}
 	g, ok := s.grants[id]
 	if !ok {
 		return nil, fmt.Errorf("memstore: client grant %q: %w", id, oauth.ErrNotFound)
@@ -263,18 +191,12 @@ func (s *Store) ClientGrant(_ context.Context, id string) (*oauth.ClientGrant, e
 func (s *Store) ClientGrants(_ context.Context) ([]*oauth.ClientGrant, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.fault("ClientGrants"); err != nil {
-		return nil, err
-	}
 	return sortedValues(s.grants, (*oauth.ClientGrant).Clone, func(g *oauth.ClientGrant) string { return g.ID }), nil
 }
 
 func (s *Store) CreateClientGrant(_ context.Context, g *oauth.ClientGrant) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.fault("CreateClientGrant"); err != nil {
-		return err
-	}
 	if _, ok := s.grants[g.ID]; ok {
 		return fmt.Errorf("memstore: create client grant %q: %w", g.ID, oauth.ErrAlreadyExists)
 	}
@@ -290,9 +212,6 @@ func (s *Store) CreateClientGrant(_ context.Context, g *oauth.ClientGrant) error
 func (s *Store) UpdateClientGrant(_ context.Context, g *oauth.ClientGrant) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.fault("UpdateClientGrant"); err != nil {
-		return err
-	}
 	old, ok := s.grants[g.ID]
 	if !ok {
 		return fmt.Errorf("memstore: update client grant %q: %w", g.ID, oauth.ErrNotFound)
@@ -308,9 +227,6 @@ func (s *Store) UpdateClientGrant(_ context.Context, g *oauth.ClientGrant) error
 func (s *Store) DeleteClientGrant(_ context.Context, id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.fault("DeleteClientGrant"); err != nil {
-		return err
-	}
 	g, ok := s.grants[id]
 	if !ok {
 		return fmt.Errorf("memstore: delete client grant %q: %w", id, oauth.ErrNotFound)
@@ -327,9 +243,6 @@ func emailKey(email string) string { return strings.ToLower(email) }
 func (s *Store) User(_ context.Context, userID string) (*oauth.User, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.fault("User"); err != nil {
-		return nil, err
-	}
 	u, ok := s.users[userID]
 	if !ok {
 		return nil, fmt.Errorf("memstore: user %q: %w", userID, oauth.ErrNotFound)
@@ -340,9 +253,6 @@ func (s *Store) User(_ context.Context, userID string) (*oauth.User, error) {
 func (s *Store) UserByEmail(_ context.Context, email string) (*oauth.User, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.fault("UserByEmail"); err != nil {
-		return nil, err
-	}
 	id, ok := s.userIDs[emailKey(email)]
 	if !ok {
 		// The email is personal data: keep it out of the error (and logs).
@@ -354,18 +264,12 @@ func (s *Store) UserByEmail(_ context.Context, email string) (*oauth.User, error
 func (s *Store) Users(_ context.Context) ([]*oauth.User, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.fault("Users"); err != nil {
-		return nil, err
-	}
 	return sortedValues(s.users, (*oauth.User).Clone, func(u *oauth.User) string { return u.UserID }), nil
 }
 
 func (s *Store) CreateUser(_ context.Context, u *oauth.User) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.fault("CreateUser"); err != nil {
-		return err
-	}
 	if _, ok := s.users[u.UserID]; ok {
 		return fmt.Errorf("memstore: create user %q: %w", u.UserID, oauth.ErrAlreadyExists)
 	}
@@ -381,9 +285,6 @@ func (s *Store) CreateUser(_ context.Context, u *oauth.User) error {
 func (s *Store) UpdateUser(_ context.Context, u *oauth.User) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.fault("UpdateUser"); err != nil {
-		return err
-	}
 	old, ok := s.users[u.UserID]
 	if !ok {
 		return fmt.Errorf("memstore: update user %q: %w", u.UserID, oauth.ErrNotFound)
@@ -403,9 +304,6 @@ func (s *Store) UpdateUser(_ context.Context, u *oauth.User) error {
 func (s *Store) DeleteUser(_ context.Context, userID string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.fault("DeleteUser"); err != nil {
-		return err
-	}
 	u, ok := s.users[userID]
 	if !ok {
 		return fmt.Errorf("memstore: delete user %q: %w", userID, oauth.ErrNotFound)
@@ -421,9 +319,6 @@ func (s *Store) DeleteUser(_ context.Context, userID string) error {
 func (s *Store) CreateCode(_ context.Context, c *oauth.AuthCode) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.fault("CreateCode"); err != nil {
-		return err
-	}
 	if _, ok := s.codes[c.Hash]; ok {
 		return fmt.Errorf("memstore: create code: %w", oauth.ErrAlreadyExists)
 	}
@@ -434,9 +329,6 @@ func (s *Store) CreateCode(_ context.Context, c *oauth.AuthCode) error {
 func (s *Store) Code(_ context.Context, hash string, now time.Time) (*oauth.AuthCode, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.fault("Code"); err != nil {
-		return nil, err
-	}
 	c, ok := s.codes[hash]
 	if !ok || expired(c.ExpiresAt, now) {
 		return nil, fmt.Errorf("memstore: code: %w", oauth.ErrNotFound)
@@ -447,9 +339,6 @@ func (s *Store) Code(_ context.Context, hash string, now time.Time) (*oauth.Auth
 func (s *Store) RedeemCode(_ context.Context, hash string, f *oauth.Family, now time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.fault("RedeemCode"); err != nil {
-		return err
-	}
 	c, ok := s.codes[hash]
 	if !ok || expired(c.ExpiresAt, now) {
 		return fmt.Errorf("memstore: redeem code: %w", oauth.ErrNotFound)
@@ -484,9 +373,6 @@ func (s *Store) putFamily(f *oauth.Family) {
 func (s *Store) CreateFamily(_ context.Context, f *oauth.Family) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.fault("CreateFamily"); err != nil {
-		return err
-	}
 	if _, ok := s.families[f.ID]; ok {
 		return fmt.Errorf("memstore: create family %q: %w", f.ID, oauth.ErrAlreadyExists)
 	}
@@ -497,9 +383,6 @@ func (s *Store) CreateFamily(_ context.Context, f *oauth.Family) error {
 func (s *Store) Family(_ context.Context, id string) (*oauth.Family, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.fault("Family"); err != nil {
-		return nil, err
-	}
 	f, ok := s.families[id]
 	if !ok {
 		return nil, fmt.Errorf("memstore: family %q: %w", id, oauth.ErrNotFound)
@@ -510,9 +393,6 @@ func (s *Store) Family(_ context.Context, id string) (*oauth.Family, error) {
 func (s *Store) FamiliesByUser(_ context.Context, userID string) ([]*oauth.Family, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.fault("FamiliesByUser"); err != nil {
-		return nil, err
-	}
 	ids := s.userFamilies[userID]
 	out := make([]*oauth.Family, 0, len(ids))
 	for id := range ids {
@@ -530,9 +410,6 @@ func (s *Store) FamiliesByUser(_ context.Context, userID string) ([]*oauth.Famil
 func (s *Store) AdvanceFamily(_ context.Context, id string, a oauth.Advance) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.fault("AdvanceFamily"); err != nil {
-		return err
-	}
 	f, ok := s.families[id]
 	switch {
 	case !ok:
@@ -556,9 +433,6 @@ func (s *Store) AdvanceFamily(_ context.Context, id string, a oauth.Advance) err
 func (s *Store) RevokeFamily(_ context.Context, id, reason string, now time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.fault("RevokeFamily"); err != nil {
-		return err
-	}
 	f, ok := s.families[id]
 	if !ok {
 		return fmt.Errorf("memstore: revoke family %q: %w", id, oauth.ErrNotFound)
@@ -576,9 +450,6 @@ func (s *Store) RevokeFamily(_ context.Context, id, reason string, now time.Time
 func (s *Store) CreateSession(_ context.Context, sess *oauth.Session) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.fault("CreateSession"); err != nil {
-		return err
-	}
 	if _, ok := s.sessions[sess.Hash]; ok {
 		return fmt.Errorf("memstore: create session: %w", oauth.ErrAlreadyExists)
 	}
@@ -590,9 +461,6 @@ func (s *Store) CreateSession(_ context.Context, sess *oauth.Session) error {
 func (s *Store) Session(_ context.Context, hash string, now time.Time) (*oauth.Session, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.fault("Session"); err != nil {
-		return nil, err
-	}
 	sess, ok := s.sessions[hash]
 	if !ok || expired(sess.ExpiresAt, now) {
 		return nil, fmt.Errorf("memstore: session: %w", oauth.ErrNotFound)
@@ -604,9 +472,6 @@ func (s *Store) Session(_ context.Context, hash string, now time.Time) (*oauth.S
 func (s *Store) DeleteSession(_ context.Context, hash string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.fault("DeleteSession"); err != nil {
-		return err
-	}
 	delete(s.sessions, hash)
 	return nil
 }
@@ -616,9 +481,6 @@ func (s *Store) DeleteSession(_ context.Context, hash string) error {
 func (s *Store) Consent(_ context.Context, userID, clientID, audience string) (*oauth.Consent, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.fault("Consent"); err != nil {
-		return nil, err
-	}
 	c, ok := s.consents[consentKey{userID, clientID, audience}]
 	if !ok {
 		return nil, fmt.Errorf("memstore: consent of %q to %q for %q: %w", userID, clientID, audience, oauth.ErrNotFound)
@@ -629,9 +491,6 @@ func (s *Store) Consent(_ context.Context, userID, clientID, audience string) (*
 func (s *Store) PutConsent(_ context.Context, c *oauth.Consent) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.fault("PutConsent"); err != nil {
-		return err
-	}
 	s.consents[consentKey{c.UserID, c.ClientID, c.Audience}] = c.Clone()
 	return nil
 }
@@ -646,9 +505,6 @@ func inWindow(t, now time.Time, window time.Duration) bool {
 func (s *Store) RecordLoginFailure(_ context.Context, key string, now time.Time, window time.Duration) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.fault("RecordLoginFailure"); err != nil {
-		return 0, err
-	}
 	// Drop failures too old to count, so a key's list stays bounded by
 	// the failures of one window.
 	old := s.failures[key]
@@ -672,9 +528,6 @@ func (s *Store) RecordLoginFailure(_ context.Context, key string, now time.Time,
 func (s *Store) LoginFailures(_ context.Context, key string, now time.Time, window time.Duration) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.fault("LoginFailures"); err != nil {
-		return 0, err
-	}
 	n := 0
 	for _, t := range s.failures[key] {
 		if inWindow(t, now, window) {
@@ -687,9 +540,6 @@ func (s *Store) LoginFailures(_ context.Context, key string, now time.Time, wind
 func (s *Store) ClearLoginFailures(_ context.Context, key string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.fault("ClearLoginFailures"); err != nil {
-		return err
-	}
 	delete(s.failures, key)
 	return nil
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/mrrt-auth/mrrt/shared/adapters/memstore"
 	"github.com/mrrt-auth/mrrt/shared/core/oauth"
 	"github.com/mrrt-auth/mrrt/shared/crypto/password"
+	"github.com/mrrt-auth/mrrt/shared/testkit/faults"
 	"github.com/mrrt-auth/mrrt/shared/testkit/oauthtest"
 )
 
@@ -57,7 +58,7 @@ var hashes = sync.OnceValue(func() map[string]string {
 // env is a seeded store, a clock, and the handler served over HTTP.
 type env struct {
 	t     *testing.T
-	store *memstore.Store
+	store *faults.Store
 	clock *oauthtest.Clock
 	srv   *httptest.Server
 	deps  Deps
@@ -69,7 +70,7 @@ func withDefaultAudience(a string) option { return func(d *Deps) { d.DefaultAudi
 
 func newEnv(t *testing.T, opts ...option) *env {
 	t.Helper()
-	e := &env{t: t, store: memstore.New(), clock: oauthtest.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))}
+	e := &env{t: t, store: faults.NewStore(memstore.New()), clock: oauthtest.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))}
 	seed(t, e.store)
 	var h http.Handler
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
@@ -86,7 +87,7 @@ func newEnv(t *testing.T, opts ...option) *env {
 	return e
 }
 
-func seed(t *testing.T, s *memstore.Store) {
+func seed(t *testing.T, s oauth.Store) {
 	t.Helper()
 	ctx := context.Background()
 	must := func(err error) {

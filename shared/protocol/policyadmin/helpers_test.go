@@ -17,6 +17,7 @@ import (
 	"github.com/mrrt-auth/mrrt/shared/adapters/localsigner"
 	"github.com/mrrt-auth/mrrt/shared/adapters/memstore"
 	"github.com/mrrt-auth/mrrt/shared/core/oauth"
+	"github.com/mrrt-auth/mrrt/shared/testkit/faults"
 	"github.com/mrrt-auth/mrrt/shared/testkit/oauthtest"
 )
 
@@ -68,7 +69,7 @@ func signers(t testing.TB) (*localsigner.Signer, *localsigner.Signer) {
 // env is the admin API over a seeded memory store.
 type env struct {
 	t      testing.TB
-	store  *memstore.Store
+	store  *faults.Store
 	clock  *oauthtest.Clock
 	signer *localsigner.Signer
 	h      http.Handler
@@ -83,7 +84,7 @@ func newEnv(t testing.TB) *env {
 func newEnvRand(t testing.TB, r io.Reader) *env {
 	t.Helper()
 	s, _ := signers(t)
-	e := &env{t: t, store: memstore.New(), clock: oauthtest.NewClock(testStart), signer: s, logs: &oauthtest.SyncBuffer{}}
+	e := &env{t: t, store: faults.NewStore(memstore.New()), clock: oauthtest.NewClock(testStart), signer: s, logs: &oauthtest.SyncBuffer{}}
 	e.keys = s.PublicKeys
 	seedStore(t, e.store)
 	e.h = NewHandler(Deps{
@@ -99,7 +100,7 @@ func newEnvRand(t testing.TB, r io.Reader) *env {
 }
 
 // seedStore writes the fixture the tests and the openapi.yaml examples use.
-func seedStore(t testing.TB, s *memstore.Store) {
+func seedStore(t testing.TB, s oauth.Store) {
 	t.Helper()
 	ctx := context.Background()
 	admin := AdminAPI(testAudience)

@@ -35,7 +35,7 @@ func newTokenEnv(t *testing.T) *tokenEnv {
 	return &tokenEnv{env: e, tok: newTokenHandler(e.store, e)}
 }
 
-func newTokenHandler(s *memstore.Store, e *env) http.Handler {
+func newTokenHandler(s oauth.Store, e *env) http.Handler {
 	key := bytes.Repeat([]byte{0x42}, 32)
 	return token.NewHandler(token.Deps{
 		Clients: s, APIs: s, ClientGrants: s, Codes: s, Families: s,

@@ -22,6 +22,7 @@ import (
 	"github.com/mrrt-auth/mrrt/shared/adapters/memstore"
 	"github.com/mrrt-auth/mrrt/shared/core/oauth"
 	"github.com/mrrt-auth/mrrt/shared/crypto/jws"
+	"github.com/mrrt-auth/mrrt/shared/testkit/faults"
 	"github.com/mrrt-auth/mrrt/shared/testkit/oauthtest"
 )
 
@@ -66,44 +67,11 @@ func testSigners(t testing.TB) (*localsigner.Signer, *localsigner.Signer) {
 	return signerRS, signerES
 }
 
-// faultySigner fails the next Sign calls for a token type ("" = any) with
-// the queued errors, and counts calls.
-type faultySigner struct {
-	oauth.Signer
-	mu    sync.Mutex
-	fails []signFault
-	signs int
-}
-
-type signFault struct {
-	typ string
-	err error
-}
-
-func (s *faultySigner) FailNext(typ string, err error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.fails = append(s.fails, signFault{typ, err})
-}
-
-func (s *faultySigner) Sign(ctx context.Context, alg, typ string, claims any) (string, error) {
-	s.mu.Lock()
-	s.signs++
-	if len(s.fails) > 0 && (s.fails[0].typ == "" || s.fails[0].typ == typ) {
-		err := s.fails[0].err
-		s.fails = s.fails[1:]
-		s.mu.Unlock()
-		return "", err
-	}
-	s.mu.Unlock()
-	return s.Signer.Sign(ctx, alg, typ, claims)
-}
-
-// fixture is a token handler over a seeded memstore.
+// fixture is a token handler over a seeded memstore, behind fault decorators.
 type fixture struct {
 	t       testing.TB
-	store   *memstore.Store
-	signer  *faultySigner
+	store   *faults.Store
+	signer  *faults.Signer
 	clock   *oauthtest.Clock
 	key     []byte
 	keyErr  error // returned by RefreshKey when set
@@ -122,8 +90,8 @@ func newFixtureWithSigner(t testing.TB, signer oauth.Signer) *fixture {
 	t.Helper()
 	f := &fixture{
 		t:       t,
-		store:   memstore.New(),
-		signer:  &faultySigner{Signer: signer},
+		store:   faults.NewStore(memstore.New()),
+		signer:  faults.NewSigner(signer),
 		clock:   oauthtest.NewClock(startTime),
 		key:     bytes.Repeat([]byte{0x5a}, 32),
 		logs:    &oauthtest.SyncBuffer{},
