@@ -3,29 +3,25 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/mrrt-auth/mrrt/shared/adapters/dynamostore"
 	"github.com/mrrt-auth/mrrt/shared/adapters/localsigner"
-	"github.com/mrrt-auth/mrrt/shared/adapters/memstore"
 	"github.com/mrrt-auth/mrrt/shared/core/oauth"
 	"github.com/mrrt-auth/mrrt/shared/protocol/policyadmin"
 	"github.com/mrrt-auth/mrrt/shared/runtime/awsdeps"
-	"github.com/mrrt-auth/mrrt/shared/runtime/local"
 	"github.com/mrrt-auth/mrrt/shared/runtime/seed"
 	"github.com/mrrt-auth/mrrt/shared/testkit/awstest"
+	"github.com/mrrt-auth/mrrt/shared/testkit/localserver"
 )
 
 func noAWS(context.Context) (*deployment, error) {
@@ -63,19 +59,8 @@ func TestMemoryFragmentSeedsAWorkingAdmin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := memstore.New()
-	srv := httptest.NewUnstartedServer(nil)
-	issuer := "http://" + srv.Listener.Addr().String()
-	f, err := seed.Parse(strings.NewReader(fragment), issuer)
-	if err != nil {
-		t.Fatalf("seed.Parse: %v", err)
-	}
-	if err := seed.Load(context.Background(), store, f, rand.Reader, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	srv.Config.Handler = local.Routes(local.Deps{Store: store, Signer: signer, Issuer: issuer, RefreshKey: bytes.Repeat([]byte{7}, 32)})
-	srv.Start()
-	defer srv.Close()
+	srv := localserver.Start(t, localserver.Options{SeedJSON: fragment, Signer: signer})
+	issuer := srv.URL
 
 	cc := clientcredentials.Config{
 		ClientID:       raw.Clients[0].ClientID,

@@ -102,10 +102,6 @@ func run(ctx context.Context, getenv func(string) string) error {
 // memoryDeps builds the embedded default: memory store loaded from the seed
 // file, local signer and refresh-token key persisted in dataDir.
 func memoryDeps(ctx context.Context, issuer, dataDir, seedPath string, logger *slog.Logger) (local.Deps, error) {
-	store, err := local.MemoryStore(ctx, seedPath, issuer)
-	if err != nil {
-		return local.Deps{}, err
-	}
 	signer, err := localsigner.LoadOrCreate(filepath.Join(dataDir, "keys"))
 	if err != nil {
 		return local.Deps{}, err
@@ -114,15 +110,12 @@ func memoryDeps(ctx context.Context, issuer, dataDir, seedPath string, logger *s
 	if err != nil {
 		return local.Deps{}, err
 	}
-	return local.Deps{
-		Store:      store,
-		Signer:     signer,
-		Issuer:     issuer,
-		RefreshKey: key,
-		Now:        time.Now,
-		Rand:       rand.Reader,
-		Logger:     logger,
-	}, nil
+	doc, err := seed.Open(seedPath, issuer)
+	if err != nil {
+		return local.Deps{}, err
+	}
+	deps, _, err := local.Memory{Issuer: issuer, Seed: doc, Signer: signer, RefreshKey: key, Logger: logger}.Deps(ctx)
+	return deps, err
 }
 
 // awsDeps builds the AWS mode: the same dependencies as the Lambdas.

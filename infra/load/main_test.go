@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,35 +14,17 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/mrrt-auth/mrrt/shared/adapters/localsigner"
 	"github.com/mrrt-auth/mrrt/shared/adapters/memstore"
-	"github.com/mrrt-auth/mrrt/shared/runtime/local"
 	"github.com/mrrt-auth/mrrt/shared/runtime/seed"
+	"github.com/mrrt-auth/mrrt/shared/testkit/localserver"
 )
 
 // inProcessServer serves local.Routes with the default seed, as `make run`
 // does, on an httptest server.
 func inProcessServer(t *testing.T) (*httptest.Server, *memstore.Store) {
 	t.Helper()
-	srv := httptest.NewUnstartedServer(nil)
-	issuer := "http://" + srv.Listener.Addr().String()
-	store, err := local.MemoryStore(context.Background(), "", issuer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := localsigner.Generate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	key := make([]byte, 32)
-	rand.Read(key)
-	srv.Config.Handler = local.Routes(local.Deps{
-		Store: store, Signer: signer, Issuer: issuer, RefreshKey: key,
-		Logger: slog.New(slog.DiscardHandler),
-	})
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return srv, store
+	s := localserver.Start(t, localserver.Options{})
+	return s.Server, s.Store
 }
 
 func TestRunAgainstInProcessServer(t *testing.T) {

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"html"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -20,11 +19,9 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
-	"github.com/mrrt-auth/mrrt/shared/adapters/localsigner"
-	"github.com/mrrt-auth/mrrt/shared/adapters/memstore"
 	"github.com/mrrt-auth/mrrt/shared/core/oauth"
 	"github.com/mrrt-auth/mrrt/shared/crypto/password"
-	"github.com/mrrt-auth/mrrt/shared/runtime/local"
+	"github.com/mrrt-auth/mrrt/shared/testkit/localserver"
 )
 
 const (
@@ -39,51 +36,38 @@ const (
 // one user. callback is the SPA's registered redirect URI.
 func azServer(t *testing.T, callback string) *httptest.Server {
 	t.Helper()
-	ctx := context.Background()
-	store := memstore.New()
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
+	populate := func(ctx context.Context, store oauth.Store) error {
+		must := func(err error) {
+			t.Helper()
+			if err != nil {
+				t.Fatal(err)
+			}
 		}
+		must(store.CreateResourceServer(ctx, &oauth.ResourceServer{
+			Identifier: azOrders, Name: "Orders API", Scopes: []oauth.Scope{{Value: "read:orders"}, {Value: "write:orders"}},
+			TokenLifetime: 600, SkipConsentForVerifiableFirstPartyClients: true, AllowOfflineAccess: true, SigningAlg: oauth.AlgRS256,
+		}))
+		must(store.CreateResourceServer(ctx, &oauth.ResourceServer{
+			Identifier: azBilling, Name: "Billing API", Scopes: []oauth.Scope{{Value: "read:invoices"}, {Value: "pay:invoices"}},
+			TokenLifetime: 300, SkipConsentForVerifiableFirstPartyClients: true, AllowOfflineAccess: true, SigningAlg: oauth.AlgRS256,
+		}))
+		must(store.CreateClient(ctx, &oauth.Client{
+			ClientID: "spa", Name: "Shop", AppType: oauth.AppTypeSPA, IsFirstParty: true,
+			Callbacks:               []string{callback},
+			GrantTypes:              []string{oauth.GrantTypeAuthorizationCode, oauth.GrantTypeRefreshToken},
+			TokenEndpointAuthMethod: oauth.AuthMethodNone,
+			RefreshToken: oauth.RefreshTokenConfig{
+				RotationType: oauth.RotationRotating, ExpirationType: oauth.ExpirationExpiring,
+				TokenLifetime: 86400, IdleTokenLifetime: 3600,
+				Policies: []oauth.Policy{{Audience: azBilling, Scope: []string{"read:invoices"}}},
+			},
+		}))
+		hash, err := password.Hash(azPassword, rand.Reader)
+		must(err)
+		must(store.CreateUser(ctx, &oauth.User{UserID: "user-ada", Email: azUser, Name: "Ada", PasswordHash: hash, CreatedAt: time.Now()}))
+		return nil
 	}
-	must(store.CreateResourceServer(ctx, &oauth.ResourceServer{
-		Identifier: azOrders, Name: "Orders API", Scopes: []oauth.Scope{{Value: "read:orders"}, {Value: "write:orders"}},
-		TokenLifetime: 600, SkipConsentForVerifiableFirstPartyClients: true, AllowOfflineAccess: true, SigningAlg: oauth.AlgRS256,
-	}))
-	must(store.CreateResourceServer(ctx, &oauth.ResourceServer{
-		Identifier: azBilling, Name: "Billing API", Scopes: []oauth.Scope{{Value: "read:invoices"}, {Value: "pay:invoices"}},
-		TokenLifetime: 300, SkipConsentForVerifiableFirstPartyClients: true, AllowOfflineAccess: true, SigningAlg: oauth.AlgRS256,
-	}))
-	must(store.CreateClient(ctx, &oauth.Client{
-		ClientID: "spa", Name: "Shop", AppType: oauth.AppTypeSPA, IsFirstParty: true,
-		Callbacks:               []string{callback},
-		GrantTypes:              []string{oauth.GrantTypeAuthorizationCode, oauth.GrantTypeRefreshToken},
-		TokenEndpointAuthMethod: oauth.AuthMethodNone,
-		RefreshToken: oauth.RefreshTokenConfig{
-			RotationType: oauth.RotationRotating, ExpirationType: oauth.ExpirationExpiring,
-			TokenLifetime: 86400, IdleTokenLifetime: 3600,
-			Policies: []oauth.Policy{{Audience: azBilling, Scope: []string{"read:invoices"}}},
-		},
-	}))
-	hash, err := password.Hash(azPassword, rand.Reader)
-	must(err)
-	must(store.CreateUser(ctx, &oauth.User{UserID: "user-ada", Email: azUser, Name: "Ada", PasswordHash: hash, CreatedAt: time.Now()}))
-
-	signer, err := localsigner.Generate()
-	must(err)
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(nil)
-	srv.Config.Handler = local.Routes(local.Deps{
-		Store: store, Signer: signer, Issuer: "http://" + srv.Listener.Addr().String(), RefreshKey: key,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return srv
+	return localserver.Start(t, localserver.Options{SeedJSON: `{}`, Populate: populate}).Server
 }
 
 var azHidden = regexp.MustCompile(`<input type="hidden" name="(csrf|request)" value="([^"]*)">`)

@@ -2,12 +2,9 @@ package local_test
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -21,34 +18,16 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
-	"github.com/mrrt-auth/mrrt/shared/adapters/localsigner"
 	"github.com/mrrt-auth/mrrt/shared/adapters/memstore"
 	"github.com/mrrt-auth/mrrt/shared/core/oauth"
-	"github.com/mrrt-auth/mrrt/shared/runtime/local"
+	"github.com/mrrt-auth/mrrt/shared/testkit/localserver"
 )
 
 // devServer serves local.Routes with the default seed, as `make run` does.
 func devServer(t *testing.T) (*httptest.Server, *memstore.Store) {
 	t.Helper()
-	srv := httptest.NewUnstartedServer(nil)
-	issuer := "http://" + srv.Listener.Addr().String()
-	store, err := local.MemoryStore(context.Background(), "", issuer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := localsigner.Generate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	key := make([]byte, 32)
-	rand.Read(key)
-	srv.Config.Handler = local.Routes(local.Deps{
-		Store: store, Signer: signer, Issuer: issuer, RefreshKey: key,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return srv, store
+	s := localserver.Start(t, localserver.Options{})
+	return s.Server, s.Store
 }
 
 // verifier checks JWTs with go-jose against the published JWKS only.
