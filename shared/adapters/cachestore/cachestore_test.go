@@ -33,10 +33,10 @@ func must(t *testing.T, op string, err error) {
 
 // The wrapper is a complete store: writes through it are visible at once.
 func TestConformance(t *testing.T) {
-	oauthtest.RunStoreTests(t, func(t *testing.T) oauth.Store {
+	oauthtest.RunStoreTests(t, oauthtest.StoreHarness{NewStore: func(t *testing.T) oauth.Store {
 		s, _, _ := newStore(t)
 		return s
-	})
+	}})
 }
 
 // entity is one cached kind, driven through the same steps.

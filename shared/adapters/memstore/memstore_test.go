@@ -11,7 +11,7 @@ import (
 )
 
 func TestConformance(t *testing.T) {
-	oauthtest.RunStoreTests(t, func(t *testing.T) oauth.Store { return memstore.New() })
+	oauthtest.RunStoreTests(t, oauthtest.StoreHarness{NewStore: func(t *testing.T) oauth.Store { return memstore.New() }})
 }
 
 var base = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)

@@ -69,9 +69,14 @@ type CodeStore interface {
 // not stored: a family records the hash of its head and of the head's
 // immediate predecessor.
 type FamilyStore interface {
-	CreateFamily(ctx context.Context, f *Family) error                    // ErrAlreadyExists
-	Family(ctx context.Context, id string) (*Family, error)               // ErrNotFound; revoked or expired families are returned too
-	FamiliesByUser(ctx context.Context, userID string) ([]*Family, error) // sorted by CreatedAt, then ID
+	CreateFamily(ctx context.Context, f *Family) error      // ErrAlreadyExists
+	Family(ctx context.Context, id string) (*Family, error) // ErrNotFound; revoked or expired families are returned too
+	// FamiliesByUser lists a user's families sorted by CreatedAt, then ID.
+	// It may read an eventually consistent index: a family created a
+	// moment ago may be missing, and a revocation may not show yet. Callers
+	// that must see every family (revoking a user's tokens) rely on
+	// RevokeFamily being idempotent and on refreshes re-reading the family.
+	FamiliesByUser(ctx context.Context, userID string) ([]*Family, error)
 	// AdvanceFamily atomically sets HeadHash = a.ToHash, Generation,
 	// LastUsedAt = a.Now, IdleExpiresAt, and, when a.ToHash != a.FromHash,
 	// PrevHash = a.FromHash and RotatedAt = a.Now; only if the family is not

@@ -3,29 +3,43 @@
 package oauthtest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/mrrt-auth/mrrt/shared/core/oauth"
 )
 
+// StoreHarness is what an adapter declares to the store suite, in the
+// manner of go-cloud's drivertest: how to make a store and which of the
+// contract's allowances it uses.
+type StoreHarness struct {
+	// NewStore is called once per leaf subtest and must return an empty
+	// store, isolated from every other.
+	NewStore func(t *testing.T) oauth.Store
+	// EventualFamiliesByUser declares that FamiliesByUser reads an eventually
+	// consistent index (as the contract allows): the suite then reads the
+	// list until it stays the same for settleReads reads in a row.
+	EventualFamiliesByUser bool
+}
+
 // RunStoreTests runs the oauth.Store conformance suite. It uses only the
-// contract of shared/oauth/store.go, so the same suite runs against every
-// adapter.
+// contract of shared/core/oauth/store.go, so the same suite runs against
+// every adapter.
 //
-// newStore is called once per leaf subtest and must return an empty store,
-// isolated from every other. The suite is deterministic: all times are
-// whole seconds from a fixed base, and stored times are compared as
-// instants at millisecond precision, so a store may drop the location and
-// anything below a millisecond, but must return a zero time as zero. An
-// item that expires at E is gone at any now >= E, as in
-// oauth.Family.Active. Reads must be strongly consistent: a write that has
-// returned is visible to the next read.
-func RunStoreTests(t *testing.T, newStore func(t *testing.T) oauth.Store) {
+// The suite is deterministic: all times are whole seconds from a fixed
+// base, and stored times are compared as instants at millisecond precision,
+// so a store may drop the location and anything below a millisecond, but
+// must return a zero time as zero. An item that expires at E is gone at any
+// now >= E, as in oauth.Family.Active. Reads are strongly consistent (a
+// write that has returned is visible to the next read) except where the
+// harness declares otherwise.
+func RunStoreTests(t *testing.T, h StoreHarness) {
 	groups := []struct {
 		name  string
 		cases []storeCase
@@ -44,9 +58,50 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) oauth.Store) {
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
 			for _, c := range g.cases {
-				t.Run(c.name, func(t *testing.T) { c.run(t, newStore(t)) })
+				t.Run(c.name, func(t *testing.T) {
+					s := h.NewStore(t)
+					if h.EventualFamiliesByUser {
+						s = settledStore{s}
+					}
+					c.run(t, s)
+				})
 			}
 		})
+	}
+}
+
+// settleReads is how many equal FamiliesByUser results in a row count as
+// settled on an eventually consistent index, and settleGap the pause
+// between reads; settleLimit bounds the wait.
+const (
+	settleReads = 3
+	settleGap   = 20 * time.Millisecond
+	settleLimit = 5 * time.Second
+)
+
+// settledStore reads FamiliesByUser until the eventually consistent index
+// has settled, so the suite checks the result the index converges to.
+type settledStore struct{ oauth.Store }
+
+func (s settledStore) FamiliesByUser(ctx context.Context, userID string) ([]*oauth.Family, error) {
+	deadline := time.Now().Add(settleLimit)
+	var last []*oauth.Family
+	same := 0 // reads in a row equal to last
+	for {
+		list, err := s.Store.FamiliesByUser(ctx, userID)
+		if err != nil {
+			return nil, err
+		}
+		if same > 0 && cmp.Equal(last, list, cmpopts.EquateEmpty()) {
+			same++
+		} else {
+			same = 1
+		}
+		last = list
+		if same >= settleReads || time.Now().After(deadline) {
+			return list, nil
+		}
+		time.Sleep(settleGap)
 	}
 }
 
