@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/mrrt-auth/mrrt/shared/core/oauth"
@@ -111,32 +110,19 @@ func (s *Store) RedeemCode(ctx context.Context, hash string, f *oauth.Family, no
 
 	var codeOld item
 	var codeFailed, famFailed bool
+	code := s.conditionalUpdate(codeKey(hash), update, cond, values)
 	if f == nil {
-		_, err := s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName:                           &s.table,
-			Key:                                 codeKey(hash),
-			UpdateExpression:                    &update,
-			ConditionExpression:                 &cond,
-			ExpressionAttributeValues:           values,
-			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-		})
-		if err == nil {
-			return nil
+		var err error
+		if codeOld, codeFailed, err = s.updateIf(ctx, "redeem code", code); err != nil {
+			return err
 		}
-		if codeOld, codeFailed = conditionFailed(err); !codeFailed {
-			return wrap("redeem code", err)
+		if !codeFailed {
+			return nil
 		}
 	} else {
 		reasons, err := s.transact(ctx, "redeem code", func() []types.TransactWriteItem {
 			return []types.TransactWriteItem{
-				{Update: &types.Update{
-					TableName:                           &s.table,
-					Key:                                 codeKey(hash),
-					UpdateExpression:                    &update,
-					ConditionExpression:                 &cond,
-					ExpressionAttributeValues:           values,
-					ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-				}},
+				code.transactItem(),
 				{Put: &types.Put{
 					TableName:           &s.table,
 					Item:                familyItem(f),

@@ -60,6 +60,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
+	smithytime "github.com/aws/smithy-go/time"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/mrrt-auth/mrrt/shared/core/oauth"
@@ -290,6 +291,48 @@ func conditionFailed(err error) (item, bool) {
 
 // Single-item helpers.
 
+// updateIf is one conditional UpdateItem. When the condition fails it
+// returns the item as it was (ReturnValuesOnConditionCheckFailure, nil if
+// there was none) with failed set, so callers tell the reasons apart
+// without a second read; err is any other failure, wrapped as op.
+func (s *Store) updateIf(ctx context.Context, op string, u *condUpdate) (old item, failed bool, err error) {
+	_, err = s.api.UpdateItem(ctx, u.updateItem())
+	if err == nil {
+		return nil, false, nil
+	}
+	if old, failed = conditionFailed(err); failed {
+		return old, true, nil
+	}
+	return nil, false, wrap(op, err)
+}
+
+// condUpdate is a conditional update of one item, usable alone
+// (updateItem) or in a transaction (transactItem).
+type condUpdate types.Update
+
+func (s *Store) conditionalUpdate(key item, expr, cond string, values item) *condUpdate {
+	return &condUpdate{
+		TableName:                           &s.table,
+		Key:                                 key,
+		UpdateExpression:                    &expr,
+		ConditionExpression:                 &cond,
+		ExpressionAttributeValues:           values,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	}
+}
+
+func (u *condUpdate) updateItem() *dynamodb.UpdateItemInput {
+	return &dynamodb.UpdateItemInput{
+		TableName: u.TableName, Key: u.Key, UpdateExpression: u.UpdateExpression, ConditionExpression: u.ConditionExpression,
+		ExpressionAttributeValues: u.ExpressionAttributeValues, ExpressionAttributeNames: u.ExpressionAttributeNames,
+		ReturnValuesOnConditionCheckFailure: u.ReturnValuesOnConditionCheckFailure,
+	}
+}
+
+func (u *condUpdate) transactItem() types.TransactWriteItem {
+	return types.TransactWriteItem{Update: (*types.Update)(u)}
+}
+
 func (s *Store) get(ctx context.Context, op string, key item) (item, error) {
 	out, err := s.api.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      &s.table,
@@ -388,7 +431,7 @@ func (s *Store) transact(ctx context.Context, op string, build func() []types.Tr
 	var lastErr error
 	for attempt := range transactAttempts {
 		if attempt > 0 {
-			if err := sleep(ctx, backoff(attempt)); err != nil {
+			if err := smithytime.SleepWithContext(ctx, backoff(attempt)); err != nil {
 				return nil, wrap(op, err)
 			}
 		}
@@ -437,15 +480,4 @@ func deref(p *string) string {
 func backoff(n int) time.Duration {
 	d := 10 * time.Millisecond << n
 	return d/2 + rand.N(d/2)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/mrrt-auth/mrrt/shared/core/oauth"
@@ -188,20 +187,12 @@ func (s *Store) AdvanceFamily(ctx context.Context, id string, a oauth.Advance) e
 	if len(remove) > 0 {
 		update += " REMOVE " + strings.Join(remove, ", ")
 	}
-	_, err := s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                           &s.table,
-		Key:                                 familyKey(id),
-		UpdateExpression:                    &update,
-		ConditionExpression:                 new("attribute_exists(PK) AND r = :false AND h = :from"),
-		ExpressionAttributeValues:           values,
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
-	old, failed := conditionFailed(err)
+	old, failed, err := s.updateIf(ctx, "advance family", s.conditionalUpdate(familyKey(id), update, "attribute_exists(PK) AND r = :false AND h = :from", values))
 	switch {
-	case err == nil:
-		return nil
+	case err != nil:
+		return err
 	case !failed:
-		return wrap("advance family", err)
+		return nil
 	case len(old) == 0:
 		return fmt.Errorf("dynamostore: advance family %q: %w", id, oauth.ErrNotFound)
 	case old.b(famRevoked):
@@ -230,20 +221,12 @@ func (s *Store) RevokeFamily(ctx context.Context, id, reason string, now time.Ti
 		update += ", rr = :reason"
 		values[":reason"] = vS(reason)
 	}
-	_, err := s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                           &s.table,
-		Key:                                 familyKey(id),
-		UpdateExpression:                    &update,
-		ConditionExpression:                 new("attribute_exists(PK) AND r = :false"),
-		ExpressionAttributeValues:           values,
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
-	old, failed := conditionFailed(err)
+	old, failed, err := s.updateIf(ctx, "revoke family", s.conditionalUpdate(familyKey(id), update, "attribute_exists(PK) AND r = :false", values))
 	switch {
-	case err == nil:
-		return nil
+	case err != nil:
+		return err
 	case !failed:
-		return wrap("revoke family", err)
+		return nil
 	case len(old) == 0:
 		return fmt.Errorf("dynamostore: revoke family %q: %w", id, oauth.ErrNotFound)
 	default:

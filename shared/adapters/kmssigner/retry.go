@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/smithy-go"
+	smithytime "github.com/aws/smithy-go/time"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/mrrt-auth/mrrt/shared/core/oauth"
@@ -60,7 +61,7 @@ func call[T any](ctx context.Context, keyID, op string, f func(context.Context) 
 	var lastErr error
 	for attempt := range attempts {
 		if attempt > 0 {
-			if err := sleep(ctx, backoff(attempt)); err != nil {
+			if err := smithytime.SleepWithContext(ctx, backoff(attempt)); err != nil {
 				break
 			}
 		}
@@ -99,15 +100,4 @@ func errorCode(err error) string {
 func backoff(n int) time.Duration {
 	d := baseBackoff << (n - 1)
 	return d/2 + rand.N(d/2)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

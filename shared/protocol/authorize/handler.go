@@ -6,7 +6,6 @@ package authorize
 
 import (
 	"context"
-	"crypto/rand"
 	"io"
 	"log/slog"
 	"net/http"
@@ -63,15 +62,7 @@ type handler struct {
 // default to time.Now, crypto/rand and a discarding logger; the stores are
 // required.
 func NewHandler(d Deps) http.Handler {
-	if d.Now == nil {
-		d.Now = time.Now
-	}
-	if d.Rand == nil {
-		d.Rand = rand.Reader
-	}
-	if d.Logger == nil {
-		d.Logger = slog.New(slog.DiscardHandler)
-	}
+	d.Now, d.Rand, d.Logger = httpx.Defaults(d.Now, d.Rand, d.Logger)
 	if d.SessionLifetime <= 0 {
 		d.SessionLifetime = 24 * time.Hour
 	}

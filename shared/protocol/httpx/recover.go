@@ -1,11 +1,14 @@
 package httpx
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"time"
 )
 
 // Recover returns middleware that turns a panic in next into a 500
@@ -41,4 +44,19 @@ func Recover(logger *slog.Logger, answer func(http.ResponseWriter, *http.Request
 			next.ServeHTTP(w, r)
 		})
 	}
+}
+
+// Defaults fills what a handler's dependencies may leave nil: time.Now,
+// crypto/rand and a discarding logger.
+func Defaults(now func() time.Time, r io.Reader, log *slog.Logger) (func() time.Time, io.Reader, *slog.Logger) {
+	if now == nil {
+		now = time.Now
+	}
+	if r == nil {
+		r = rand.Reader
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return now, r, log
 }

@@ -8,7 +8,6 @@ package policyadmin
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"io"
 	"log/slog"
@@ -100,15 +99,7 @@ type api struct {
 // default to time.Now, crypto/rand and a discarding logger; Store, Keys,
 // Issuer and Audience are required.
 func NewHandler(d Deps) http.Handler {
-	if d.Now == nil {
-		d.Now = time.Now
-	}
-	if d.Rand == nil {
-		d.Rand = rand.Reader
-	}
-	if d.Logger == nil {
-		d.Logger = slog.New(slog.DiscardHandler)
-	}
+	d.Now, d.Rand, d.Logger = httpx.Defaults(d.Now, d.Rand, d.Logger)
 	a := &api{d: d, log: d.Logger}
 	mux := http.NewServeMux()
 	for _, rt := range routes {

@@ -5,7 +5,6 @@ package token
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -64,15 +63,7 @@ type handler struct {
 // default to time.Now, crypto/rand and a discarding logger; the stores,
 // Signer and RefreshKey are required.
 func NewHandler(d Deps) http.Handler {
-	if d.Now == nil {
-		d.Now = time.Now
-	}
-	if d.Rand == nil {
-		d.Rand = rand.Reader
-	}
-	if d.Logger == nil {
-		d.Logger = slog.New(slog.DiscardHandler)
-	}
+	d.Now, d.Rand, d.Logger = httpx.Defaults(d.Now, d.Rand, d.Logger)
 	if d.IDTokenLifetime <= 0 {
 		d.IDTokenLifetime = defaultIDTokenLifetime
 	}
