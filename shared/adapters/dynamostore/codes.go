@@ -109,7 +109,7 @@ func (s *Store) RedeemCode(ctx context.Context, hash string, f *oauth.Family, no
 	cond := "attribute_exists(PK) AND d = :false AND (attribute_not_exists(x) OR x > :now)"
 
 	var codeOld item
-	var codeFailed, famFailed bool
+	var codeFailed, famFailed, userFailed bool
 	code := s.conditionalUpdate(codeKey(hash), update, cond, values)
 	if f == nil {
 		var err error
@@ -128,6 +128,7 @@ func (s *Store) RedeemCode(ctx context.Context, hash string, f *oauth.Family, no
 					Item:                familyItem(f),
 					ConditionExpression: new("attribute_not_exists(PK)"),
 				}},
+				s.revocationCheck(f.UserID, f.CreatedAt),
 			}
 		})
 		if err == nil {
@@ -138,6 +139,7 @@ func (s *Store) RedeemCode(ctx context.Context, hash string, f *oauth.Family, no
 		}
 		codeOld, codeFailed = reasonFailed(reasons, 0)
 		_, famFailed = reasonFailed(reasons, 1)
+		_, userFailed = reasonFailed(reasons, 2)
 	}
 
 	switch {
@@ -152,6 +154,8 @@ func (s *Store) RedeemCode(ctx context.Context, hash string, f *oauth.Family, no
 		return fmt.Errorf("dynamostore: redeem code: %w", oauth.ErrConsumed)
 	case famFailed:
 		return fmt.Errorf("dynamostore: redeem code: family %q: %w", f.ID, oauth.ErrAlreadyExists)
+	case userFailed:
+		return fmt.Errorf("dynamostore: redeem code: user %q: %w", f.UserID, oauth.ErrUserRevoked)
 	default:
 		return fmt.Errorf("dynamostore: redeem code: cancelled without a reason")
 	}

@@ -99,7 +99,8 @@ func must(t *testing.T, op string, err error) {
 	}
 }
 
-// The refresh exchange's budget: one read, one write.
+// The refresh exchange's budget: one read, one write (a transaction of the
+// family update and the check of the user's revocation marker).
 func TestRequestCounts(t *testing.T) {
 	e := newEnv(t)
 	s, _ := e.store(t)
@@ -116,14 +117,16 @@ func TestRequestCounts(t *testing.T) {
 		want    map[string]int
 	}{
 		{"Family is one GetItem", func() error { _, err := s.Family(ctx, "fam-1"); return err }, nil, map[string]int{"GetItem": 1}},
-		{"AdvanceFamily is one UpdateItem", func() error { return s.AdvanceFamily(ctx, "fam-1", advance("fam-1", 0)) }, nil, map[string]int{"UpdateItem": 1}},
-		{"a lost AdvanceFamily is still one UpdateItem: the old item comes with the failure", func() error {
+		{"AdvanceFamily is one TransactWriteItems (the family and the user's revocation marker)", func() error {
 			return s.AdvanceFamily(ctx, "fam-1", advance("fam-1", 0))
-		}, oauth.ErrConsumed, map[string]int{"UpdateItem": 1}},
+		}, nil, map[string]int{"TransactWriteItems": 1}},
+		{"a lost AdvanceFamily is still one TransactWriteItems: the old item comes with the failure", func() error {
+			return s.AdvanceFamily(ctx, "fam-1", advance("fam-1", 0))
+		}, oauth.ErrConsumed, map[string]int{"TransactWriteItems": 1}},
 		{"RevokeFamily is one UpdateItem", func() error { return s.RevokeFamily(ctx, "fam-2", "logout", base) }, nil, map[string]int{"UpdateItem": 1}},
-		{"AdvanceFamily of a revoked family is one UpdateItem", func() error {
+		{"AdvanceFamily of a revoked family is one TransactWriteItems", func() error {
 			return s.AdvanceFamily(ctx, "fam-2", advance("fam-2", 0))
-		}, oauth.ErrRevoked, map[string]int{"UpdateItem": 1}},
+		}, oauth.ErrRevoked, map[string]int{"TransactWriteItems": 1}},
 		{"Code is one GetItem", func() error { _, err := s.Code(ctx, oauth.HashToken("code-1"), base); return err }, nil, map[string]int{"GetItem": 1}},
 		{"RedeemCode with a family is one TransactWriteItems", func() error {
 			return s.RedeemCode(ctx, oauth.HashToken("code-1"), family("fam-3"), base)
@@ -166,12 +169,12 @@ func TestAmbiguousWrite(t *testing.T) {
 	t.Run("an advance applied but unanswered succeeds on retry and moves the head once", func(t *testing.T) {
 		t.Cleanup(e.faults.Clear)
 		must(t, "CreateFamily", s.CreateFamily(ctx, family("fam-a")))
-		lost("UpdateItem")
+		lost("TransactWriteItems")
 		e.counter.Reset()
 		a := advance("fam-a", 0)
 		must(t, "AdvanceFamily", s.AdvanceFamily(ctx, "fam-a", a))
-		if n := e.counter.Count("UpdateItem"); n != 2 {
-			t.Errorf("UpdateItem sent %d times, want 2 (the applied attempt and the retry)", n)
+		if n := e.counter.Count("TransactWriteItems"); n != 2 {
+			t.Errorf("TransactWriteItems sent %d times, want 2 (the applied attempt and the retry)", n)
 		}
 		f, err := s.Family(ctx, "fam-a")
 		must(t, "Family", err)
@@ -251,7 +254,7 @@ func TestUnavailable(t *testing.T) {
 		wantUnav  bool
 		wantFired int
 	}{
-		{"throttling on every attempt of AdvanceFamily", awstest.Fault{Op: "UpdateItem", Err: awstest.APIError("ThrottlingException", 400)},
+		{"throttling on every attempt of AdvanceFamily", awstest.Fault{Op: "TransactWriteItems", Err: awstest.APIError("ThrottlingException", 400)},
 			func() error { return s.AdvanceFamily(ctx, "fam-1", advance("fam-1", 0)) }, true, 4},
 		{"provisioned throughput exceeded on every attempt of Family", awstest.Fault{Op: "GetItem", Err: awstest.APIError("ProvisionedThroughputExceededException", 400)},
 			func() error { _, err := s.Family(ctx, "fam-1"); return err }, true, 4},

@@ -153,9 +153,11 @@ func (s *Store) FamiliesByUser(ctx context.Context, userID string) ([]*oauth.Fam
 	return out, nil
 }
 
-// AdvanceFamily is one conditional UpdateItem. On a failed condition
-// DynamoDB returns the old item (ReturnValuesOnConditionCheckFailure), so
-// telling unknown, revoked and consumed apart costs no second read.
+// AdvanceFamily is one TransactWriteItems: a ConditionCheck on the user's
+// revocation marker and the conditional update of the family. On a failed
+// condition DynamoDB returns the old family item in the cancellation
+// reasons (ReturnValuesOnConditionCheckFailure), so telling unknown,
+// revoked and consumed apart costs no second read.
 func (s *Store) AdvanceFamily(ctx context.Context, id string, a oauth.Advance) error {
 	mark := s.marker()
 	set := []string{"h = :to", "g = :g", "lu = :now", "w = :w"}
@@ -187,22 +189,33 @@ func (s *Store) AdvanceFamily(ctx context.Context, id string, a oauth.Advance) e
 	if len(remove) > 0 {
 		update += " REMOVE " + strings.Join(remove, ", ")
 	}
-	old, failed, err := s.updateIf(ctx, "advance family", s.conditionalUpdate(familyKey(id), update, "attribute_exists(PK) AND r = :false AND h = :from", values))
-	switch {
-	case err != nil:
+	fam := s.conditionalUpdate(familyKey(id), update, "attribute_exists(PK) AND r = :false AND h = :from", values)
+	reasons, err := s.transact(ctx, "advance family", func() []types.TransactWriteItem {
+		return []types.TransactWriteItem{fam.transactItem(), s.revocationCheck(a.UserID, a.CreatedAt)}
+	})
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, errCondition) {
 		return err
-	case !failed:
-		return nil
-	case len(old) == 0:
+	}
+	old, famFailed := reasonFailed(reasons, 0)
+	_, userFailed := reasonFailed(reasons, 1)
+	switch {
+	case famFailed && len(old) == 0:
 		return fmt.Errorf("dynamostore: advance family %q: %w", id, oauth.ErrNotFound)
-	case old.b(famRevoked):
+	case famFailed && old.b(famRevoked):
 		return fmt.Errorf("dynamostore: advance family %q: %w", id, oauth.ErrRevoked)
-	case old.s(attrMarker) == mark && old.s(famHead) == a.ToHash:
-		// An SDK retry of this very call: the first attempt was applied
-		// and its response lost.
+	case famFailed && old.s(attrMarker) == mark && old.s(famHead) == a.ToHash:
+		// A retry of this very call: the first attempt was applied and its
+		// response lost.
 		return nil
-	default:
+	case famFailed:
 		return fmt.Errorf("dynamostore: advance family %q: %w", id, oauth.ErrConsumed)
+	case userFailed:
+		return fmt.Errorf("dynamostore: advance family %q: %w", id, oauth.ErrUserRevoked)
+	default:
+		return fmt.Errorf("dynamostore: advance family %q: cancelled without a reason", id)
 	}
 }
 

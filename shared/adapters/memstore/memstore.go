@@ -34,6 +34,7 @@ type Store struct {
 	codes           map[string]*oauth.AuthCode
 	families        map[string]*oauth.Family
 	userFamilies    map[string]map[string]struct{} // user ID -> family IDs
+	revocations     map[string]*oauth.UserRevocation
 	sessions        map[string]*oauth.Session
 	consents        map[consentKey]*oauth.Consent
 	failures        map[string][]time.Time // login failures per key, oldest first
@@ -51,6 +52,7 @@ func New() *Store {
 		codes:           map[string]*oauth.AuthCode{},
 		families:        map[string]*oauth.Family{},
 		userFamilies:    map[string]map[string]struct{}{},
+		revocations:     map[string]*oauth.UserRevocation{},
 		sessions:        map[string]*oauth.Session{},
 		consents:        map[consentKey]*oauth.Consent{},
 		failures:        map[string][]time.Time{},
@@ -351,6 +353,9 @@ func (s *Store) RedeemCode(_ context.Context, hash string, f *oauth.Family, now 
 		if _, ok := s.families[f.ID]; ok {
 			return fmt.Errorf("memstore: redeem code: family %q: %w", f.ID, oauth.ErrAlreadyExists)
 		}
+		if !s.revocations[f.UserID].Admits(f.CreatedAt) {
+			return fmt.Errorf("memstore: redeem code: user %q: %w", f.UserID, oauth.ErrUserRevoked)
+		}
 		s.putFamily(f.Clone())
 		c.FamilyID = f.ID
 	}
@@ -418,6 +423,8 @@ func (s *Store) AdvanceFamily(_ context.Context, id string, a oauth.Advance) err
 		return fmt.Errorf("memstore: advance family %q: %w", id, oauth.ErrRevoked)
 	case f.HeadHash != a.FromHash:
 		return fmt.Errorf("memstore: advance family %q: %w", id, oauth.ErrConsumed)
+	case !s.revocations[a.UserID].Admits(a.CreatedAt):
+		return fmt.Errorf("memstore: advance family %q: user %q: %w", id, a.UserID, oauth.ErrUserRevoked)
 	}
 	if a.ToHash != a.FromHash {
 		f.PrevHash = a.FromHash
@@ -443,6 +450,44 @@ func (s *Store) RevokeFamily(_ context.Context, id, reason string, now time.Time
 		f.RevokeReason = reason
 	}
 	return nil
+}
+
+// User revocation markers.
+
+func (s *Store) revocation(userID string) *oauth.UserRevocation {
+	r, ok := s.revocations[userID]
+	if !ok {
+		r = &oauth.UserRevocation{}
+		s.revocations[userID] = r
+	}
+	return r
+}
+
+func (s *Store) SetUserBlocked(_ context.Context, userID string, blocked bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.revocation(userID).Blocked = blocked
+	return nil
+}
+
+func (s *Store) RevokeUserTokens(_ context.Context, userID string, notBefore time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r := s.revocation(userID); notBefore.After(r.NotBefore) {
+		r.NotBefore = notBefore
+	}
+	return nil
+}
+
+func (s *Store) UserRevocation(_ context.Context, userID string) (*oauth.UserRevocation, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.revocations[userID]
+	if !ok {
+		return nil, fmt.Errorf("memstore: user revocation %q: %w", userID, oauth.ErrNotFound)
+	}
+	c := *r
+	return &c, nil
 }
 
 // Sessions.

@@ -121,6 +121,9 @@ var (
 	ErrConsumed = errors.New("oauth: already consumed")
 	// ErrRevoked: the refresh-token family is revoked.
 	ErrRevoked = errors.New("oauth: revoked")
+	// ErrUserRevoked: the family's user is blocked or deleted, or revoked
+	// all tokens issued before the family was created (UserRevocation).
+	ErrUserRevoked = errors.New("oauth: user revoked")
 	// ErrUnavailable: a dependency (DynamoDB, KMS) failed in a way that a
 	// retry may fix (throttling, 5xx, timeouts). Maps to 503
 	// temporarily_unavailable, never to invalid_grant.

@@ -61,7 +61,9 @@ type CodeStore interface {
 	Code(ctx context.Context, hash string, now time.Time) (*AuthCode, error)
 	// RedeemCode atomically marks the code used, records familyID on it, and
 	// creates f when f is not nil (f.ID == familyID). ErrConsumed if the code
-	// was already used (nothing is written); ErrNotFound if unknown or expired.
+	// was already used (nothing is written); ErrNotFound if unknown or expired;
+	// ErrUserRevoked if f's user revocation marker does not admit f
+	// (UserRevocation.Admits(f.CreatedAt); nothing is written).
 	RedeemCode(ctx context.Context, hash string, f *Family, now time.Time) error
 }
 
@@ -80,12 +82,30 @@ type FamilyStore interface {
 	// AdvanceFamily atomically sets HeadHash = a.ToHash, Generation,
 	// LastUsedAt = a.Now, IdleExpiresAt, and, when a.ToHash != a.FromHash,
 	// PrevHash = a.FromHash and RotatedAt = a.Now; only if the family is not
-	// revoked and HeadHash == a.FromHash. ErrRevoked if revoked, ErrConsumed
-	// if the head has moved, ErrNotFound if unknown. Nothing is written on error.
+	// revoked, HeadHash == a.FromHash and the revocation marker of a.UserID
+	// admits a.CreatedAt. ErrRevoked if revoked, ErrConsumed if the head has
+	// moved, ErrNotFound if unknown, ErrUserRevoked if the user's marker does
+	// not admit the family. Nothing is written on error.
 	AdvanceFamily(ctx context.Context, id string, a Advance) error
 	// RevokeFamily marks the family revoked; idempotent (a revoked family
 	// keeps its first RevokedAt and reason). ErrNotFound if unknown.
 	RevokeFamily(ctx context.Context, id, reason string, now time.Time) error
+	// The user revocation markers that AdvanceFamily and RedeemCode check.
+	UserRevocationStore
+}
+
+// UserRevocationStore holds the per-user revocation markers
+// (UserRevocation). Markers outlive their users: a deleted user's
+// families stay refused.
+type UserRevocationStore interface {
+	// SetUserBlocked sets the marker's Blocked; idempotent.
+	SetUserBlocked(ctx context.Context, userID string, blocked bool) error
+	// RevokeUserTokens moves the marker's NotBefore to notBefore (families
+	// created at or before it are dead); an earlier
+	// notBefore than the one recorded changes nothing.
+	RevokeUserTokens(ctx context.Context, userID string, notBefore time.Time) error
+	// UserRevocation returns the marker; ErrNotFound if there is none.
+	UserRevocation(ctx context.Context, userID string) (*UserRevocation, error)
 }
 
 // SessionStore holds browser sessions of the login page.

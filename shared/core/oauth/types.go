@@ -219,12 +219,36 @@ func (f *Family) Active(now time.Time) bool {
 
 // Advance moves a family's head from FromHash to ToHash. For a
 // non-rotating client FromHash == ToHash and only the idle expiry moves.
+//
+// UserID and CreatedAt are the family's: the store checks the user's
+// revocation marker (UserRevocation) in the same atomic step.
 type Advance struct {
+	UserID        string
+	CreatedAt     time.Time
 	FromHash      string
 	ToHash        string
 	Generation    int // the new head's generation
 	Now           time.Time
 	IdleExpiresAt time.Time
+}
+
+// UserRevocation is the per-user marker that every commit issuing or
+// renewing a refresh token checks atomically with its write (RedeemCode
+// with a family, AdvanceFamily): no family of a blocked user is created or
+// advanced, and no family created at or before NotBefore is advanced. It is
+// what makes a block, a deletion or "revoke all" reach families that a
+// concurrent code exchange created after the administrator listed them
+// (FamiliesByUser may be eventually consistent). A user without a marker
+// is not revoked.
+type UserRevocation struct {
+	Blocked   bool
+	NotBefore time.Time // families created at or before it are dead; zero: none
+}
+
+// Admits reports whether a family of the user created at createdAt may be
+// created or advanced.
+func (r *UserRevocation) Admits(createdAt time.Time) bool {
+	return r == nil || (!r.Blocked && (r.NotBefore.IsZero() || createdAt.After(r.NotBefore)))
 }
 
 // Session is a browser sign-in, stored under Hash = HashToken(cookie value).

@@ -73,14 +73,15 @@ func (a *api) rotates(ctx context.Context, clientID string, cache map[string]boo
 }
 
 // listUserFamilies lists the user's usable refresh-token families; revoked
-// and expired ones are gone, as in Auth0.
+// and expired ones are gone, as in Auth0. It answers for a deleted user
+// too (an empty list once everything is revoked).
 func (a *api) listUserFamilies(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	u, err := a.user(ctx, r.PathValue("id"))
-	if err != nil {
+	id := r.PathValue("id")
+	if err := a.knownUser(ctx, id); err != nil {
 		return err
 	}
-	fs, err := a.d.Store.FamiliesByUser(ctx, u.UserID)
+	fs, err := a.d.Store.FamiliesByUser(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -101,24 +102,50 @@ func (a *api) listUserFamilies(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// revokeUserFamilies revokes every refresh-token family of the user.
+// revokeUserFamilies revokes every refresh-token family of the user,
+// whether or not the user still exists: the user id is all it needs.
 func (a *api) revokeUserFamilies(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	u, err := a.user(ctx, r.PathValue("id"))
-	if err != nil {
+	id := r.PathValue("id")
+	if err := a.knownUser(ctx, id); err != nil {
 		return err
 	}
-	if err := a.revokeAll(ctx, u.UserID, "revoked by an administrator"); err != nil {
+	if err := a.revokeAll(ctx, id, "revoked by an administrator"); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
-// revokeAll revokes each of the user's families that is not revoked yet.
-// The token endpoint reads the family on every exchange, so the very next
-// exchange of any of their refresh tokens fails with invalid_grant.
+// knownUser is nil for a user who exists or existed: a deleted user keeps
+// a revocation marker (and may keep families). Otherwise 404.
+func (a *api) knownUser(ctx context.Context, id string) error {
+	_, err := a.d.Store.User(ctx, id)
+	if !errors.Is(err, oauth.ErrNotFound) {
+		return err
+	}
+	_, err = a.d.Store.UserRevocation(ctx, id)
+	if !errors.Is(err, oauth.ErrNotFound) {
+		return err
+	}
+	fs, err := a.d.Store.FamiliesByUser(ctx, id)
+	if err != nil {
+		return err
+	}
+	if len(fs) == 0 {
+		return notFound("inexistent_user", "the user does not exist")
+	}
+	return nil
+}
+
+// revokeAll moves the user's revocation marker to now, which every token
+// commit checks (so it reaches families the list below misses: the index
+// behind FamiliesByUser may lag), then revokes each listed family that is
+// not revoked yet, so that the admin API shows them gone.
 func (a *api) revokeAll(ctx context.Context, userID, reason string) error {
+	if err := a.d.Store.RevokeUserTokens(ctx, userID, a.d.Now()); err != nil {
+		return err
+	}
 	fs, err := a.d.Store.FamiliesByUser(ctx, userID)
 	if err != nil {
 		return err

@@ -128,9 +128,14 @@ func (a *api) getUser(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// updateUser changes the members present. Blocking a user also revokes all
-// of their refresh-token families: the token endpoint does not read users,
-// so this is what makes a block reach the next refresh exchange.
+// updateUser changes the members present. A "blocked" member always sets
+// the user's revocation marker (oauth.UserRevocation), which every token
+// commit checks, so a block reaches the next code exchange and refresh,
+// including of families created while this request runs. Blocking also
+// revokes every token issued before it, so unblocking does not revive
+// them. The marker is written before the user on a block and after it on
+// an unblock: a failure in between leaves the user unable to get tokens,
+// never the reverse; repeating the request repairs it.
 func (a *api) updateUser(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	var b userBody
@@ -141,9 +146,13 @@ func (a *api) updateUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	wasBlocked := u.Blocked
 	if err := a.applyUser(&b, u, false); err != nil {
 		return err
+	}
+	if b.Blocked.Set && u.Blocked {
+		if err := a.blockTokens(ctx, u.UserID, "user blocked"); err != nil {
+			return err
+		}
 	}
 	if err := a.d.Store.UpdateUser(ctx, u); err != nil {
 		switch {
@@ -154,8 +163,8 @@ func (a *api) updateUser(w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	}
-	if u.Blocked && !wasBlocked {
-		if err := a.revokeAll(ctx, u.UserID, "user blocked"); err != nil {
+	if b.Blocked.Set && !u.Blocked {
+		if err := a.d.Store.SetUserBlocked(ctx, u.UserID, false); err != nil {
 			return err
 		}
 	}
@@ -163,15 +172,25 @@ func (a *api) updateUser(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// deleteUser revokes the user's refresh-token families, then removes the
-// user (in that order, so a failure in between leaves nothing usable).
+// blockTokens closes the user's revocation marker, revokes every token
+// issued so far, and marks the user's families revoked (so the admin API
+// lists them as gone).
+func (a *api) blockTokens(ctx context.Context, userID, reason string) error {
+	if err := a.d.Store.SetUserBlocked(ctx, userID, true); err != nil {
+		return err
+	}
+	return a.revokeAll(ctx, userID, reason)
+}
+
+// deleteUser blocks the user's tokens for good (the marker outlives the
+// user), then removes the user.
 func (a *api) deleteUser(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	u, err := a.user(ctx, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	if err := a.revokeAll(ctx, u.UserID, "user deleted"); err != nil {
+	if err := a.blockTokens(ctx, u.UserID, "user deleted"); err != nil {
 		return err
 	}
 	if err := a.d.Store.DeleteUser(ctx, u.UserID); err != nil {

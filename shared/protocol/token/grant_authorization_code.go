@@ -93,6 +93,10 @@ func (h *handler) exchangeCode(ctx context.Context, client *oauth.Client, form u
 		if fam, resp.RefreshToken, err = h.newFamily(ctx, code, client, now); err != nil {
 			return nil, err
 		}
+	} else if err := h.userAdmitted(ctx, code.UserID, now); err != nil {
+		// With a family, RedeemCode checks the user's revocation marker in
+		// the same transaction; without one, it is read here.
+		return nil, err
 	}
 
 	// Commit: mark the code used and create the family in one step.
@@ -107,9 +111,30 @@ func (h *handler) exchangeCode(ctx context.Context, client *oauth.Client, form u
 		return nil, h.revokeCodeFamily(ctx, code, now)
 	case errors.Is(err, oauth.ErrNotFound):
 		return nil, errCode("invalid authorization code", err)
+	case errors.Is(err, oauth.ErrUserRevoked):
+		return nil, errUserRevoked.WithCause(err)
 	default:
 		return nil, fmt.Errorf("token: redeem code: %w", err)
 	}
+}
+
+// errUserRevoked refuses a grant whose user was blocked or deleted after
+// signing in (RFC 6749 §5.2 invalid_grant: the grant is revoked).
+var errUserRevoked = &oauth.Error{Code: oauth.InvalidGrant, Description: "the authorization was revoked"}
+
+// userAdmitted reads the user's revocation marker (oauth.UserRevocation)
+// for a code exchange that creates no family.
+func (h *handler) userAdmitted(ctx context.Context, userID string, now time.Time) error {
+	r, err := h.d.Families.UserRevocation(ctx, userID)
+	switch {
+	case errors.Is(err, oauth.ErrNotFound):
+		return nil
+	case err != nil:
+		return fmt.Errorf("token: user revocation: %w", err)
+	case !r.Admits(now):
+		return errUserRevoked.WithCause(fmt.Errorf("user %s revoked", userID))
+	}
+	return nil
 }
 
 // code reads an authorization code; unknown or expired is invalid_grant.

@@ -113,16 +113,22 @@ func (h *handler) refresh(ctx context.Context, client *oauth.Client, form url.Va
 
 	// Commit. A lost race (ErrConsumed) re-reads the family and classifies
 	// again: usually the winner rotated to this very successor (leeway) or
-	// the token is now retired (reuse).
+	// the token is now retired (reuse). Every successful exchange commits,
+	// because the commit is where the store checks the user's revocation
+	// marker (oauth.UserRevocation: blocked, deleted, "revoke all") in the
+	// same atomic step.
 	for attempt := 1; ; attempt++ {
-		if pos == posLeeway {
-			// The parent of the head inside the leeway: the same successor,
-			// no write, nothing revoked.
-			resp.RefreshToken = successorRaw
-			return resp, nil
+		adv := oauth.Advance{
+			UserID: fam.UserID, CreatedAt: fam.CreatedAt,
+			FromHash: hash, ToHash: hash, Generation: fam.Generation,
+			Now: now, IdleExpiresAt: idleExpiry(client, now),
 		}
-		adv := oauth.Advance{FromHash: hash, ToHash: hash, Generation: fam.Generation, Now: now, IdleExpiresAt: idleExpiry(client, now)}
-		if client.Rotates() {
+		switch {
+		case pos == posLeeway:
+			// The parent of the head inside the leeway gets the same
+			// successor: the head stays where it is, nothing is revoked.
+			adv.FromHash, adv.ToHash = successorHash, successorHash
+		case client.Rotates():
 			adv.ToHash, adv.Generation = successorHash, int(successor.generation)
 		}
 		err := h.d.Families.AdvanceFamily(ctx, fam.ID, adv)
@@ -133,6 +139,10 @@ func (h *handler) refresh(ctx context.Context, client *oauth.Client, form url.Va
 			}
 			return resp, nil
 		case errors.Is(err, oauth.ErrRevoked), errors.Is(err, oauth.ErrNotFound):
+			return nil, errRefresh("refresh token revoked", err)
+		case errors.Is(err, oauth.ErrUserRevoked):
+			// RFC 6749 §5.2: the grant is revoked (user blocked or deleted,
+			// or all of the user's tokens revoked).
 			return nil, errRefresh("refresh token revoked", err)
 		case !errors.Is(err, oauth.ErrConsumed):
 			return nil, fmt.Errorf("token: advance family: %w", err)

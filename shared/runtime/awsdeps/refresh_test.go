@@ -210,13 +210,13 @@ func TestTokenEndpointOnAWS(t *testing.T) {
 			call func(t *testing.T) response
 			want map[string]int
 		}{
-			{"a refresh exchange costs one GetItem, one UpdateItem and one Sign", func(t *testing.T) response {
+			{"a refresh exchange costs one GetItem, one TransactWriteItems and one Sign", func(t *testing.T) response {
 				rt := e.refreshToken(t, strictID)
 				var r response
 				got := e.counted(func() { r = e.refresh(t, strictID, rt) })
 				t.Logf("refresh_token grant: %v", got)
 				return withCounts(r, got)
-			}, map[string]int{"GetItem": 1, "UpdateItem": 1, "Sign": 1}},
+			}, map[string]int{"GetItem": 1, "TransactWriteItems": 1, "Sign": 1}},
 			{"a refresh exchange for another audience costs the same on a warm instance", func(t *testing.T) response {
 				first := e.refreshTo(t, strictID, e.refreshToken(t, strictID), billing) // warms the billing API's cache entry
 				wantStatus(t, "first exchange for billing", first, http.StatusOK)
@@ -227,7 +227,7 @@ func TestTokenEndpointOnAWS(t *testing.T) {
 					t.Errorf("scope %q, want the policy's read:billing", r.str("scope"))
 				}
 				return withCounts(r, got)
-			}, map[string]int{"GetItem": 1, "UpdateItem": 1, "Sign": 1}},
+			}, map[string]int{"GetItem": 1, "TransactWriteItems": 1, "Sign": 1}},
 			{"a code exchange costs one GetItem, one TransactWriteItems and one Sign", func(t *testing.T) response {
 				code := e.newCode(t, strictID)
 				var r response
@@ -275,15 +275,31 @@ func TestTokenEndpointOnAWS(t *testing.T) {
 
 	t.Run("a DynamoDB write whose response is lost neither loses nor revokes the family", func(t *testing.T) {
 		rt := e.refreshToken(t, strictID)
-		e.faults.Add(awstest.Fault{Op: "UpdateItem", Nth: 1, Err: awstest.ErrResponseLost, AfterSend: true})
+		e.faults.Add(awstest.Fault{Op: "TransactWriteItems", Nth: 1, Err: awstest.ErrResponseLost, AfterSend: true})
 		r := e.refresh(t, strictID, rt)
-		fired := e.faults.Fired("UpdateItem")
+		fired := e.faults.Fired("TransactWriteItems")
 		e.faults.Clear()
 		if fired != 1 {
 			t.Fatalf("fault fired %d times", fired)
 		}
 		wantStatus(t, "refresh with a lost write response", r, http.StatusOK)
 		wantStatus(t, "the rotated token", e.refresh(t, strictID, r.str("refresh_token")), http.StatusOK)
+	})
+
+	t.Run("a blocked user's refresh tokens and pending codes get invalid_grant, and all work again for new sign-ins after unblocking", func(t *testing.T) {
+		// SECURITY.md RT-11: the user revocation marker is checked inside the
+		// DynamoDB transaction of every family advance and creation.
+		rt := e.refreshToken(t, strictID)
+		code := e.newCode(t, strictID)
+		mustDo(t, "SetUserBlocked", e.deps.Store.SetUserBlocked(t.Context(), userID, true))
+		r := e.refresh(t, strictID, rt)
+		wantStatus(t, "refresh of a blocked user", r, http.StatusBadRequest)
+		if r.str("error") != string(oauth.InvalidGrant) {
+			t.Errorf("error %v, want invalid_grant", r.body)
+		}
+		wantStatus(t, "code exchange of a blocked user", e.redeem(t, strictID, code), http.StatusBadRequest)
+		mustDo(t, "SetUserBlocked false", e.deps.Store.SetUserBlocked(t.Context(), userID, false))
+		wantStatus(t, "the same refresh token after unblocking", e.refresh(t, strictID, rt), http.StatusOK)
 	})
 
 	t.Run("50 concurrent exchanges of one token with leeway 0: exactly one succeeds", func(t *testing.T) {

@@ -50,6 +50,7 @@ func RunStoreTests(t *testing.T, h StoreHarness) {
 		{"users", storeUserCases()},
 		{"codes", storeCodeCases()},
 		{"families", storeFamilyCases()},
+		{"user revocation", storeRevocationCases()},
 		{"sessions", storeSessionCases()},
 		{"consents", storeConsentCases()},
 		{"login throttle", storeThrottleCases()},
