@@ -77,6 +77,15 @@ type ResourceServer struct {
 	SigningAlg                                string  `json:"signing_alg"` // RS256 (default) or ES256
 }
 
+// ReachableByMRRT reports whether refresh tokens issued for another API may
+// reach this one through an MRRT policy: only APIs that allow skipping
+// consent for first-party clients (Auth0: a policy audience must have
+// "Allow Skipping User Consent" on). The admin API enforces it when a
+// policy is written, the token endpoint at every exchange.
+func (rs *ResourceServer) ReachableByMRRT() bool {
+	return rs.SkipConsentForVerifiableFirstPartyClients
+}
+
 // HasScope reports whether the API defines scope s.
 func (rs *ResourceServer) HasScope(s string) bool {
 	for _, sc := range rs.Scopes {

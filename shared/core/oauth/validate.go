@@ -445,7 +445,7 @@ func ValidatePolicyRefs(c *Client, api func(audience string) (*ResourceServer, e
 		} else if err != nil {
 			return err
 		}
-		if !rs.SkipConsentForVerifiableFirstPartyClients {
+		if !rs.ReachableByMRRT() {
 			return fieldError(f+".audience", "the API %q does not allow skipping consent for first-party clients (skip_consent_for_verifiable_first_party_clients)", p.Audience)
 		}
 		if err := CheckScopeList(f+".scope", p.Scope, rs); err != nil {

@@ -1,7 +1,9 @@
 package policyadmin
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -122,14 +124,44 @@ func (a *api) authenticate(r *http.Request, scope string) (principal, error) {
 		return principal{}, invalidToken("the token was not issued to a client by the client_credentials grant")
 	}
 	if !slices.Contains(strings.Fields(c.Scope), scope) {
-		return principal{}, &apiError{
-			Status:    http.StatusForbidden,
-			Code:      "insufficient_scope",
-			Message:   "Insufficient scope, expected: " + scope,
-			Challenge: fmt.Sprintf(`Bearer error="insufficient_scope", scope="%s"`, scope),
-		}
+		return principal{}, insufficientScope(scope)
+	}
+	if err := a.stillGranted(r.Context(), c.ClientID, scope); err != nil {
+		return principal{}, err
 	}
 	return principal{Subject: c.Sub, ClientID: c.ClientID}, nil
+}
+
+func insufficientScope(scope string) *apiError {
+	return &apiError{
+		Status:    http.StatusForbidden,
+		Code:      "insufficient_scope",
+		Message:   "Insufficient scope, expected: " + scope,
+		Challenge: fmt.Sprintf(`Bearer error="insufficient_scope", scope="%s"`, scope),
+	}
+}
+
+// stillGranted checks, on every request, that the token's client still
+// exists and still holds a grant for the admin API with scope: deleting an
+// admin client or its grant, or taking the scope away, ends its unexpired
+// tokens at once (RFC 6750 §3.1 invalid_token; insufficient_scope for a
+// scope no longer granted).
+func (a *api) stillGranted(ctx context.Context, clientID, scope string) error {
+	if _, err := a.d.Store.Client(ctx, clientID); errors.Is(err, oauth.ErrNotFound) {
+		return invalidToken("the client of this token no longer exists")
+	} else if err != nil {
+		return err
+	}
+	g, err := a.d.Store.ClientGrantFor(ctx, clientID, a.d.Audience)
+	if errors.Is(err, oauth.ErrNotFound) {
+		return invalidToken("the client of this token no longer holds a grant for this API")
+	} else if err != nil {
+		return err
+	}
+	if !slices.Contains(g.Scope, scope) {
+		return insufficientScope(scope)
+	}
+	return nil
 }
 
 // bearerToken returns the credentials of the one Authorization header of r,

@@ -202,3 +202,37 @@ func TestChangesAreLoggedWithTheCaller(t *testing.T) {
 		t.Error("the token is logged")
 	}
 }
+
+// An admin token dies with its client's standing: deleting the client or
+// its grant for the admin API ends it at once, and a scope taken out of the
+// grant is refused (RFC 6750 §3.1). On Lambda, a change made through
+// another warm instance is seen within CONFIG_CACHE_TTL.
+func TestAdminTokenOutlivesNeitherItsClientNorItsGrant(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		change func(e *env, t *testing.T)
+		status int
+		code   string
+	}{
+		{"the client is deleted", func(e *env, t *testing.T) {
+			must(t, e.store.DeleteClient(context.Background(), adminClientID))
+		}, http.StatusUnauthorized, "invalid_token"},
+		{"the client's grant for the admin API is deleted", func(e *env, t *testing.T) {
+			must(t, e.store.DeleteClientGrant(context.Background(), "cgr_admin"))
+		}, http.StatusUnauthorized, "invalid_token"},
+		{"the scope used is taken out of the grant", func(e *env, t *testing.T) {
+			g, err := e.store.ClientGrant(context.Background(), "cgr_admin")
+			must(t, err)
+			g.Scope = slices.DeleteFunc(g.Scope, func(s string) bool { return s == scopeReadClients })
+			must(t, e.store.UpdateClientGrant(context.Background(), g))
+		}, http.StatusForbidden, "insufficient_scope"},
+	} {
+		t.Run("an unexpired admin token is refused once "+c.name, func(t *testing.T) {
+			e := newEnv(t)
+			tok := e.token(Scopes...)
+			wantStatus(t, e.callWith(tok, http.MethodGet, "/api/v2/clients", nil), http.StatusOK)
+			c.change(e, t)
+			wantError(t, e.callWith(tok, http.MethodGet, "/api/v2/clients", nil), c.status, c.code, "")
+		})
+	}
+}

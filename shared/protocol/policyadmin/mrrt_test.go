@@ -305,3 +305,56 @@ func TestChangesReachAWarmTokenFunction(t *testing.T) {
 	wantStatus(t, te.call(http.MethodDelete, "/api/v2/refresh-tokens/"+te.familyOf(t), nil), 204)
 	wantGrantError(t, te.refresh(rt, apiBilling), "invalid_grant")
 }
+
+// Every rule the admin API enforces when an MRRT policy is written holds at
+// exchange time too, against the APIs as they are now: each row flips one
+// after refresh tokens exist (SECURITY.md R3, R6; MRRT rule 9).
+func TestWriteTimeRulesHoldAtExchangeTime(t *testing.T) {
+	for _, c := range []struct {
+		name       string
+		flip       string // PATCH path and body, "" for a DELETE of path
+		path       string
+		target     string // error of the MRRT exchange to billing
+		original   string // error of the exchange for the original audience, "" when it still works
+		adminCheck string // the policy write the admin API now refuses ("" if none)
+	}{
+		{"the policy API stops allowing skipping consent", `{"skip_consent_for_verifiable_first_party_clients":false}`,
+			"/api/v2/resource-servers/billing-api-id", "invalid_target", "", "skip_consent_for_verifiable_first_party_clients"},
+		{"the policy API no longer defines any of the policy's scopes", `{"scopes":[{"value":"admin:billing"}]}`,
+			"/api/v2/resource-servers/billing-api-id", "invalid_target", "", "read:billing"},
+		{"the policy API is deleted", "",
+			"/api/v2/resource-servers/billing-api-id", "invalid_target", "", "no API"},
+		{"the original API stops allowing offline access", `{"allow_offline_access":false}`,
+			"/api/v2/resource-servers/data-api-id", "invalid_grant", "invalid_grant", ""},
+		{"the client loses the refresh_token grant", `{"grant_types":["authorization_code"]}`,
+			"/api/v2/clients/" + spaID, "unauthorized_client", "unauthorized_client", ""},
+	} {
+		t.Run(c.name+": existing refresh tokens stop reaching it", func(t *testing.T) {
+			te := newTokenEnv(t)
+			policy := `{"refresh_token":{"policies":[{"audience":"` + apiBilling + `","scope":["read:billing"]}]}}`
+			wantStatus(t, te.call(http.MethodPatch, "/api/v2/clients/"+spaID, policy), 200)
+			rt := te.login(spaID, apiData, "offline_access read:data").RefreshToken
+			rt = te.wantAccess(te.refresh(rt, apiBilling), apiBilling, "read:billing")
+
+			if c.flip == "" {
+				wantStatus(t, te.call(http.MethodDelete, c.path, nil), 204)
+			} else {
+				wantStatus(t, te.call(http.MethodPatch, c.path, c.flip), 200)
+			}
+			wantGrantError(t, te.refresh(rt, apiBilling), c.target)
+			if c.original != "" {
+				wantGrantError(t, te.refresh(rt, ""), c.original)
+			} else {
+				// A refused exchange leaves the token usable for what it still reaches.
+				te.wantAccess(te.refresh(rt, ""), apiData, "offline_access read:data")
+			}
+			if c.adminCheck != "" {
+				w := te.call(http.MethodPatch, "/api/v2/clients/"+spaID, policy)
+				wantStatus(t, w, 400)
+				if !strings.Contains(w.Body.String(), c.adminCheck) {
+					t.Errorf("the admin API refused the policy for another reason: %s", w.Body)
+				}
+			}
+		})
+	}
+}

@@ -45,6 +45,10 @@ func (h *handler) exchangeCode(ctx context.Context, client *oauth.Client, form u
 	if !validVerifier(verifier) {
 		return nil, oauth.Errorf(oauth.InvalidRequest, "code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~")
 	}
+	requested, err := audienceParam(form)
+	if err != nil {
+		return nil, err
+	}
 	hash := oauth.HashToken(raw)
 	now := h.d.Now()
 
@@ -63,6 +67,11 @@ func (h *handler) exchangeCode(ctx context.Context, client *oauth.Client, form u
 	}
 	if code.Used {
 		return nil, h.revokeCodeFamily(ctx, code, now)
+	}
+	if requested != "" && requested != code.Audience {
+		// RFC 8707 §2.2: a token request may name only a resource the
+		// authorization granted; the code is left unused.
+		return nil, oauth.Errorf(oauth.InvalidTarget, "the requested resource was not granted by this authorization code")
 	}
 
 	api, err := h.api(ctx, code.Audience, errCodeAPIGone)

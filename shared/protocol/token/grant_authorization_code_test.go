@@ -71,6 +71,30 @@ func TestCodeExchange(t *testing.T) {
 		wantOK(t, f.redeem(spaID, c2))
 	})
 
+	t.Run("a resource or audience other than the code's is invalid_target and the code still redeems", func(t *testing.T) {
+		// RFC 8707 §2.2; SECURITY.md R3 (tokens bound to the consented resource).
+		f := newFixture(t)
+		c := f.newCode(codeSpec{})
+		for _, extra := range []url.Values{
+			{"resource": {apiBilling}},
+			{"audience": {apiBilling}},
+			{"resource": {"https://unknown.example.com"}},
+		} {
+			form := url.Values{"grant_type": {"authorization_code"}, "code": {c.raw}, "code_verifier": {c.verifier}, "redirect_uri": {callback}}
+			for k, v := range extra {
+				form[k] = v
+			}
+			wantError(t, f.token(spaID, form), http.StatusBadRequest, oauth.InvalidTarget)
+		}
+		// The code's own resource is fine.
+		r := f.token(spaID, url.Values{"grant_type": {"authorization_code"}, "code": {c.raw}, "code_verifier": {c.verifier},
+			"redirect_uri": {callback}, "resource": {apiData}})
+		wantOK(t, r)
+		if _, claims := f.verify(r.AccessToken); claims["aud"] != apiData {
+			t.Errorf("aud = %v", claims["aud"])
+		}
+	})
+
 	t.Run("missing verifier is invalid_grant", func(t *testing.T) {
 		f := newFixture(t)
 		c := f.newCode(codeSpec{})

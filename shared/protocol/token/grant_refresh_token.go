@@ -100,7 +100,17 @@ func (h *handler) refresh(ctx context.Context, client *oauth.Client, form url.Va
 	if err != nil {
 		return nil, err
 	}
-	scopes, err := grantScopes(allowedScopes(fam, client, api), requestedScopes)
+	origin := api
+	if audience != fam.Audience {
+		if origin, err = h.api(ctx, fam.Audience, errOriginAPIGone); err != nil {
+			return nil, err
+		}
+	}
+	allowed := allowedScopes(fam, client, api)
+	if err := checkGrantToday(fam, origin, api, allowed); err != nil {
+		return nil, err
+	}
+	scopes, err := grantScopes(allowed, requestedScopes)
 	if err != nil {
 		return nil, err
 	}

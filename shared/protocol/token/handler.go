@@ -125,6 +125,7 @@ func audienceParam(form url.Values) (string, error) {
 var (
 	errUnknownAudience = &oauth.Error{Code: oauth.InvalidTarget, Description: "unknown audience"}
 	errCodeAPIGone     = &oauth.Error{Code: oauth.InvalidGrant, Description: "the API of this authorization no longer exists"}
+	errOriginAPIGone   = &oauth.Error{Code: oauth.InvalidGrant, Description: "the API of this refresh token no longer exists"}
 )
 
 // api reads the resource server for audience; notFound is returned when

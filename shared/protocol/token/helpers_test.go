@@ -127,12 +127,13 @@ func secretOf(clientID string) string { return "secret-of-" + clientID }
 
 func (f *fixture) seed() {
 	ctx := context.Background()
+	// All three allow skipping consent: MRRT reaches only such APIs.
 	apis := []*oauth.ResourceServer{
-		{Identifier: apiData, Name: "Data", TokenLifetime: 3600, AllowOfflineAccess: true,
+		{Identifier: apiData, Name: "Data", TokenLifetime: 3600, AllowOfflineAccess: true, SkipConsentForVerifiableFirstPartyClients: true,
 			Scopes: []oauth.Scope{{Value: "read:data"}, {Value: "write:data"}}},
-		{Identifier: apiBilling, Name: "Billing", TokenLifetime: 600, AllowOfflineAccess: true,
+		{Identifier: apiBilling, Name: "Billing", TokenLifetime: 600, AllowOfflineAccess: true, SkipConsentForVerifiableFirstPartyClients: true,
 			Scopes: []oauth.Scope{{Value: "read:billing"}, {Value: "write:billing"}}},
-		{Identifier: apiReports, Name: "Reports", SigningAlg: oauth.AlgES256, AllowOfflineAccess: false,
+		{Identifier: apiReports, Name: "Reports", SigningAlg: oauth.AlgES256, AllowOfflineAccess: false, SkipConsentForVerifiableFirstPartyClients: true,
 			Scopes: []oauth.Scope{{Value: "read:reports"}}},
 	}
 	for _, a := range apis {

@@ -19,7 +19,9 @@ import (
 //     ones dropped, nothing left → invalid_scope;
 //  6. policies apply only to first-party clients;
 //  7. the family's scopes are never changed (nothing here writes);
-//  8. id_token only for the original audience when openid was granted.
+//  8. id_token only for the original audience when openid was granted;
+//  9. the rules the admin API enforces when a policy is written hold at
+//     every exchange, against the APIs as they are now (checkGrantToday).
 
 // targetAudience picks the audience of the access token (rules 1–3, 6).
 // requested is the audience/resource parameter, "" when omitted.
@@ -72,6 +74,40 @@ func allowedScopes(f *oauth.Family, c *oauth.Client, api *oauth.ResourceServer) 
 	}
 	return allowed
 }
+
+// checkGrantToday applies rule 9: the original API must still allow offline
+// access, and an API reached through a policy must still allow skipping
+// consent (Auth0: MRRT only reaches such APIs; a user who was asked for
+// consent there and denied it must not get tokens for it by MRRT) and keep
+// at least one of the policy's scopes. origin is the family's API, api the
+// target's (the same for the original audience), allowed the scopes the
+// exchange may grant.
+func checkGrantToday(f *oauth.Family, origin, api *oauth.ResourceServer, allowed []string) error {
+	if !origin.AllowOfflineAccess {
+		// RFC 6749 §5.2 invalid_grant: the refresh token is the grant of
+		// offline access to its original API; with that withdrawn the grant
+		// is no longer valid, for every audience.
+		return errOfflineAccessWithdrawn
+	}
+	if api.Identifier == f.Audience {
+		return nil
+	}
+	if !api.ReachableByMRRT() {
+		// RFC 8707 §2: the client may no longer use this resource.
+		return errTargetNeedsConsent
+	}
+	if len(allowed) == 0 {
+		return errPolicyScopesGone
+	}
+	return nil
+}
+
+// Errors of rule 9, built once.
+var (
+	errOfflineAccessWithdrawn = &oauth.Error{Code: oauth.InvalidGrant, Description: "the API of this refresh token no longer allows offline access"}
+	errTargetNeedsConsent     = &oauth.Error{Code: oauth.InvalidTarget, Description: "the audience requires user consent and cannot be reached with this refresh token"}
+	errPolicyScopesGone       = &oauth.Error{Code: oauth.InvalidTarget, Description: "the audience no longer defines any scope this refresh token may reach"}
+)
 
 // grantScopes applies the scope parameter to allowed (rule 5, RFC 6749
 // §3.3: the server may drop what it will not grant, and then says so in
