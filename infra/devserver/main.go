@@ -78,11 +78,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Handler:           local.Routes(deps),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	srv := local.NewServer(local.Routes(deps), local.DefaultServerLimits, logger)
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {
@@ -93,7 +89,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	}()
 	logger.Info("listening", "issuer", issuer, "addr", ln.Addr().String(), "seed", seedName(seedPath), "data_dir", dataDir)
 	fmt.Fprintf(os.Stderr, "devserver: serving %s (discovery: %s/.well-known/openid-configuration)\n", issuer, issuer)
-	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+	if err := srv.Serve(local.GuardListener(ln)); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil

@@ -120,8 +120,18 @@ type metadata struct {
 	ScopesSupported                            []string `json:"scopes_supported"`
 	SubjectTypesSupported                      []string `json:"subject_types_supported"`
 	IDTokenSigningAlgValuesSupported           []string `json:"id_token_signing_alg_values_supported"`
+	ClaimsSupported                            []string `json:"claims_supported"`
 	AuthorizationResponseIssParameterSupported bool     `json:"authorization_response_iss_parameter_supported"`
 }
+
+// Discovery advertises only what works. ID tokens carry exactly
+// idTokenClaims (there is no userinfo endpoint and no profile or email
+// claim), so the profile and email scopes, which are accepted, are not
+// advertised: a client reading the metadata would expect their claims.
+var (
+	advertisedScopes = []string{oauth.ScopeOpenID, oauth.ScopeOfflineAccess}
+	idTokenClaims    = []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce"}
+)
 
 func (h *handler) metadata() []byte {
 	authMethods := []string{oauth.AuthMethodClientSecretBasic, oauth.AuthMethodClientSecretPost, oauth.AuthMethodNone}
@@ -137,9 +147,10 @@ func (h *handler) metadata() []byte {
 		CodeChallengeMethodsSupported:              []string{oauth.CodeChallengeS256},
 		TokenEndpointAuthMethodsSupported:          authMethods,
 		RevocationEndpointAuthMethodsSupported:     authMethods,
-		ScopesSupported:                            oauth.OIDCScopes,
+		ScopesSupported:                            advertisedScopes,
 		SubjectTypesSupported:                      []string{"public"},
 		IDTokenSigningAlgValuesSupported:           []string{h.d.Signer.DefaultAlg()},
+		ClaimsSupported:                            idTokenClaims,
 		AuthorizationResponseIssParameterSupported: true,
 	}
 	var buf bytes.Buffer

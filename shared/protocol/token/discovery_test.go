@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/mrrt-auth/mrrt/shared/core/oauth"
 )
 
@@ -29,7 +30,8 @@ func TestMetadata(t *testing.T) {
 		"code_challenge_methods_supported":               []any{"S256"},
 		"token_endpoint_auth_methods_supported":          []any{"client_secret_basic", "client_secret_post", "none"},
 		"revocation_endpoint_auth_methods_supported":     []any{"client_secret_basic", "client_secret_post", "none"},
-		"scopes_supported":                               []any{"openid", "profile", "email", "offline_access"},
+		"scopes_supported":                               []any{"openid", "offline_access"},
+		"claims_supported":                               []any{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce"},
 		"subject_types_supported":                        []any{"public"},
 		"id_token_signing_alg_values_supported":          []any{"RS256"},
 		"authorization_response_iss_parameter_supported": true,
@@ -49,6 +51,30 @@ func TestMetadata(t *testing.T) {
 				t.Errorf("metadata (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// Discovery advertises only what works: claims_supported is exactly what an
+// ID token carries, even when profile and email were granted.
+func TestMetadataClaimsAreTheIDTokenClaims(t *testing.T) {
+	f := newFixture(t)
+	w := httptest.NewRecorder()
+	f.handler.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/.well-known/openid-configuration", nil))
+	var meta struct {
+		Claims []string `json:"claims_supported"`
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &meta); err != nil {
+		t.Fatal(err)
+	}
+	r := f.redeem(spaID, f.newCode(codeSpec{nonce: "n-1", scope: "openid profile email offline_access read:data"}))
+	wantOK(t, r)
+	_, id := f.verify(r.IDToken)
+	var got []string
+	for k := range id {
+		got = append(got, k)
+	}
+	if d := cmp.Diff(meta.Claims, got, cmpopts.SortSlices(func(a, b string) bool { return a < b })); d != "" {
+		t.Errorf("claims_supported vs. the ID token's claims (-advertised +issued):\n%s", d)
 	}
 }
 
