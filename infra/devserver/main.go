@@ -5,7 +5,8 @@
 //
 // Environment: ADDR (default 127.0.0.1:8080), SEED_FILE (default
 // the embedded default, shared/runtime/seed/default.json), DATA_DIR (default .dev), ISSUER (default
-// http://ADDR), LOG_LEVEL (debug, info, warn).
+// http://ADDR), LOG_LEVEL (debug, info, warn), LOGIN_CONCURRENCY (password
+// checks at once; default the number of cores: more sign-ins answer 503).
 //
 // STORE=aws switches to the AWS adapters (DynamoDB store, KMS signer) against
 // whatever endpoints the environment names, configured as the Lambdas are
@@ -27,6 +28,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -72,6 +74,13 @@ func run(ctx context.Context, getenv func(string) string) error {
 	}
 	if err != nil {
 		return err
+	}
+	if v := getenv("LOGIN_CONCURRENCY"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return fmt.Errorf("LOGIN_CONCURRENCY=%q: want a positive number", v)
+		}
+		deps.Login.Concurrency = n
 	}
 
 	ln, err := net.Listen("tcp", addr)

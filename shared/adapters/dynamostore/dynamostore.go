@@ -14,12 +14,14 @@
 //	FAM#id            / FAM               refresh-token family (TTL; GSI1: USER#userID / createdAt#id)
 //	SESSION#hash      / SESSION           browser session (TTL)
 //	CONSENT#userID    / clientID#audience consent ('#' and '%' in the parts are escaped)
-//	LOGINFAIL#key     / LOGINFAIL         failed sign-ins (TTL)
+//	UREV#userID       / UREV              user revocation marker: b (blocked), nb (not before)
+//	LOGIN#key         / LOGIN             sign-in attempts of the current window: n, ws (TTL)
 //
 // Configuration lives in a few partitions read with strongly consistent
 // queries; cachestore keeps the token endpoint off them. The refresh
-// exchange costs one consistent GetItem (Family) and one conditional
-// UpdateItem (AdvanceFamily); refresh tokens themselves are not stored.
+// exchange costs one consistent GetItem (Family) and one TransactWriteItems
+// (AdvanceFamily: the conditional family update and a ConditionCheck on the
+// user's revocation marker); refresh tokens themselves are not stored.
 // Codes, session ids and tokens are stored only as the hashes the domain
 // hands in. TTL deletion is lazy, so every read checks expiry itself.
 // Times of codes, families, sessions and consents are stored as epoch

@@ -391,10 +391,10 @@ func TestTTL(t *testing.T) {
 		must(t, "RevokeFamily", s.RevokeFamily(ctx, "fam-2", "logout", base.Add(time.Hour)))
 		wantTTL(t, "FAM#fam-2", "FAM", base.Add(time.Hour+day))
 	})
-	t.Run("login failures live one window past the last failure", func(t *testing.T) {
-		_, err := s.RecordLoginFailure(ctx, "key", base, 15*time.Minute)
-		must(t, "RecordLoginFailure", err)
-		wantTTL(t, "LOGINFAIL#key", "LOGINFAIL", base.Add(15*time.Minute))
+	t.Run("login attempts live until their window ends", func(t *testing.T) {
+		_, err := s.ReserveLoginAttempt(ctx, "key", base, 15*time.Minute, 5)
+		must(t, "ReserveLoginAttempt", err)
+		wantTTL(t, "LOGIN#key", "LOGIN", base.Add(15*time.Minute))
 	})
 }
 

@@ -4,11 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/mrrt-auth/mrrt/shared/core/oauth"
 )
@@ -118,110 +114,59 @@ func (s *Store) PutConsent(ctx context.Context, c *oauth.Consent) error {
 	return s.put(ctx, "put consent", consentItem(c), "")
 }
 
-// Login throttle: one item per key holding the failure times (epoch ms) in
-// a list. Recording a failure is one UpdateItem that appends and returns
-// the list; failures too old to count are pruned by an occasional
-// conditional rewrite, so the list stays about one window long.
+// Login throttle: one item per key holding the current window's start
+// (epoch ms) and its count. Reserving an attempt is one conditional
+// UpdateItem in the common case: count up if the window is current and
+// below the limit; only the first attempt of a new window takes a second
+// write, which starts it.
 
 const (
-	loginFailPrefix = "LOGINFAIL#"
-	loginFailSK     = "LOGINFAIL"
-	attrFailures    = "f"
-
-	// pruneAfter is how many stale entries a list may carry before a
-	// failure rewrites it.
-	pruneAfter = 16
+	loginPrefix = "LOGIN#"
+	loginSK     = "LOGIN"
+	// Attributes: n (count), ws (window start, epoch ms).
+	reserveAttempts = 3
 )
 
-func loginFailKey(key string) item { return keyOf(loginFailPrefix+key, loginFailSK) }
+func loginKey(key string) item { return keyOf(loginPrefix+key, loginSK) }
 
-// failureTimes reads the list of an item.
-func failureTimes(it item) []int64 {
-	l, _ := it[attrFailures].(*types.AttributeValueMemberL)
-	if l == nil {
-		return nil
+func (s *Store) ReserveLoginAttempt(ctx context.Context, key string, now time.Time, window time.Duration, limit int) (bool, error) {
+	if limit <= 0 {
+		return false, nil
 	}
-	out := make([]int64, 0, len(l.Value))
-	for _, v := range l.Value {
-		if n, ok := v.(*types.AttributeValueMemberN); ok {
-			ms, _ := strconv.ParseInt(n.Value, 10, 64)
-			out = append(out, ms)
+	cutoff := vN(now.Add(-window).UnixMilli()) // the window is current while ws > cutoff
+	for range reserveAttempts {
+		old, failed, err := s.updateIf(ctx, "reserve login attempt", s.conditionalUpdate(loginKey(key),
+			"SET n = n + :one", "ws > :cutoff AND n < :limit",
+			item{":one": vN(1), ":cutoff": cutoff, ":limit": vN(int64(limit))}))
+		switch {
+		case err != nil:
+			return false, err
+		case !failed:
+			return true, nil
+		case len(old) != 0 && old.n("ws") > now.Add(-window).UnixMilli():
+			return false, nil // the current window is full
 		}
-	}
-	return out
-}
-
-// inWindow reports whether a failure at ms counts within window before now
-// (both compared at millisecond precision, as stored).
-func inWindow(ms int64, now time.Time, window time.Duration) bool {
-	t, n := time.UnixMilli(ms), time.UnixMilli(now.UnixMilli())
-	return !t.After(n) && n.Sub(t) < window
-}
-
-func countInWindow(times []int64, now time.Time, window time.Duration) int {
-	c := 0
-	for _, ms := range times {
-		if inWindow(ms, now, window) {
-			c++
+		// No window, or an ended one: start a new one with this attempt.
+		_, failed, err = s.updateIf(ctx, "reserve login attempt", s.conditionalUpdate(loginKey(key),
+			"SET n = :one, ws = :now, expiresAt = :ttl", "attribute_not_exists(PK) OR ws <= :cutoff",
+			item{":one": vN(1), ":now": vN(now.UnixMilli()), ":cutoff": cutoff, ":ttl": vN(ttl(now.Add(window)))}))
+		switch {
+		case err != nil:
+			return false, err
+		case !failed:
+			return true, nil
 		}
+		// Another request started the new window first: count in it.
 	}
-	return c
+	return false, fmt.Errorf("dynamostore: reserve login attempt: %w: concurrent windows", oauth.ErrUnavailable)
 }
 
-func (s *Store) RecordLoginFailure(ctx context.Context, key string, now time.Time, window time.Duration) (int, error) {
-	out, err := s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:        &s.table,
-		Key:              loginFailKey(key),
-		UpdateExpression: new("SET f = list_append(if_not_exists(f, :empty), :one), expiresAt = :ttl"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":empty": &types.AttributeValueMemberL{Value: []types.AttributeValue{}},
-			":one":   &types.AttributeValueMemberL{Value: []types.AttributeValue{vN(now.UnixMilli())}},
-			":ttl":   vN(ttl(now.Add(window))),
-		},
-		ReturnValues: types.ReturnValueAllNew,
-	})
-	if err != nil {
-		return 0, wrap("record login failure", err)
-	}
-	times := failureTimes(out.Attributes)
-	var kept []types.AttributeValue
-	for _, ms := range times {
-		// Keep future entries too, like memstore: only the past ages out.
-		if t := time.UnixMilli(ms); t.After(now) || now.Sub(t) < window {
-			kept = append(kept, vN(ms))
-		}
-	}
-	if stale := len(times) - len(kept); stale >= pruneAfter {
-		// Best effort: the list only grows between rewrites, so an
-		// unchanged size means an unchanged list.
-		_, err := s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName:           &s.table,
-			Key:                 loginFailKey(key),
-			UpdateExpression:    new("SET f = :kept"),
-			ConditionExpression: new("size(f) = :n"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":kept": &types.AttributeValueMemberL{Value: append([]types.AttributeValue{}, kept...)},
-				":n":    vN(int64(len(times))),
-			},
-		})
-		if _, lost := conditionFailed(err); err != nil && !lost {
-			return 0, wrap("prune login failures", err)
-		}
-	}
-	return countInWindow(times, now, window), nil
+func (s *Store) ReleaseLoginAttempt(ctx context.Context, key string) error {
+	_, _, err := s.updateIf(ctx, "release login attempt", s.conditionalUpdate(loginKey(key),
+		"SET n = n - :one", "n > :zero", item{":one": vN(1), ":zero": vN(0)}))
+	return err
 }
 
-func (s *Store) LoginFailures(ctx context.Context, key string, now time.Time, window time.Duration) (int, error) {
-	it, err := s.get(ctx, "login failures", loginFailKey(key))
-	if errors.Is(err, oauth.ErrNotFound) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, err
-	}
-	return countInWindow(failureTimes(it), now, window), nil
-}
-
-func (s *Store) ClearLoginFailures(ctx context.Context, key string) error {
-	return s.del(ctx, "clear login failures", loginFailKey(key), "")
+func (s *Store) ClearLoginAttempts(ctx context.Context, key string) error {
+	return s.del(ctx, "clear login attempts", loginKey(key), "")
 }

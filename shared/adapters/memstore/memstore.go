@@ -37,7 +37,7 @@ type Store struct {
 	revocations     map[string]*oauth.UserRevocation
 	sessions        map[string]*oauth.Session
 	consents        map[consentKey]*oauth.Consent
-	failures        map[string][]time.Time // login failures per key, oldest first
+	attempts        map[string]*attempts // login attempts per key
 }
 
 // New returns an empty store.
@@ -55,7 +55,7 @@ func New() *Store {
 		revocations:     map[string]*oauth.UserRevocation{},
 		sessions:        map[string]*oauth.Session{},
 		consents:        map[consentKey]*oauth.Consent{},
-		failures:        map[string][]time.Time{},
+		attempts:        map[string]*attempts{},
 	}
 }
 
@@ -540,51 +540,42 @@ func (s *Store) PutConsent(_ context.Context, c *oauth.Consent) error {
 	return nil
 }
 
-// Login throttle: a sliding window over the failure times of each key.
+// Login throttle: a fixed window per key.
 
-// inWindow reports whether a failure at t counts within window before now.
-func inWindow(t, now time.Time, window time.Duration) bool {
-	return !t.After(now) && now.Sub(t) < window
+type attempts struct {
+	start time.Time // the window's first attempt
+	n     int
 }
 
-func (s *Store) RecordLoginFailure(_ context.Context, key string, now time.Time, window time.Duration) (int, error) {
+func (s *Store) ReserveLoginAttempt(_ context.Context, key string, now time.Time, window time.Duration, limit int) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	// Drop failures too old to count, so a key's list stays bounded by
-	// the failures of one window.
-	old := s.failures[key]
-	kept := old[:0]
-	for _, t := range old {
-		if t.After(now) || now.Sub(t) < window {
-			kept = append(kept, t)
-		}
+	a, ok := s.attempts[key]
+	if !ok || !now.Before(a.start.Add(window)) {
+		// A new window. Entries are replaced here and dropped by Clear, so
+		// the map holds at most one entry per key.
+		a = &attempts{start: now}
+		s.attempts[key] = a
 	}
-	kept = append(kept, now)
-	s.failures[key] = kept
-	n := 0
-	for _, t := range kept {
-		if inWindow(t, now, window) {
-			n++
-		}
+	if a.n >= limit {
+		return false, nil
 	}
-	return n, nil
+	a.n++
+	return true, nil
 }
 
-func (s *Store) LoginFailures(_ context.Context, key string, now time.Time, window time.Duration) (int, error) {
+func (s *Store) ReleaseLoginAttempt(_ context.Context, key string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := 0
-	for _, t := range s.failures[key] {
-		if inWindow(t, now, window) {
-			n++
-		}
+	if a, ok := s.attempts[key]; ok && a.n > 0 {
+		a.n--
 	}
-	return n, nil
+	return nil
 }
 
-func (s *Store) ClearLoginFailures(_ context.Context, key string) error {
+func (s *Store) ClearLoginAttempts(_ context.Context, key string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.failures, key)
+	delete(s.attempts, key)
 	return nil
 }

@@ -121,14 +121,22 @@ type ConsentStore interface {
 	PutConsent(ctx context.Context, c *Consent) error                                 // creates or replaces
 }
 
-// LoginThrottle counts failed sign-ins per key (a hash of the username).
+// LoginThrottle counts sign-in attempts per key in fixed windows: a key's
+// window starts with its first attempt after the previous window ended and
+// lasts window; a window of key K counts at most limit attempts. Attempts
+// are reserved before the password is checked, atomically, so that no
+// number of concurrent requests gets more than limit passwords checked per
+// window.
 type LoginThrottle interface {
-	// RecordLoginFailure adds a failure at now and returns how many failures
-	// there were for key within window before now (this one included).
-	RecordLoginFailure(ctx context.Context, key string, now time.Time, window time.Duration) (int, error)
-	// LoginFailures returns the failures for key within window before now.
-	LoginFailures(ctx context.Context, key string, now time.Time, window time.Duration) (int, error)
-	ClearLoginFailures(ctx context.Context, key string) error
+	// ReserveLoginAttempt counts one attempt for key at now unless limit
+	// attempts were already counted in key's current window; ok reports
+	// whether it was counted.
+	ReserveLoginAttempt(ctx context.Context, key string, now time.Time, window time.Duration, limit int) (ok bool, err error)
+	// ReleaseLoginAttempt uncounts one attempt of key's current window
+	// (never below zero; nothing if there is none).
+	ReleaseLoginAttempt(ctx context.Context, key string) error
+	// ClearLoginAttempts forgets key.
+	ClearLoginAttempts(ctx context.Context, key string) error
 }
 
 // Store is everything an adapter implements.

@@ -43,6 +43,9 @@ type Deps struct {
 	// MachineOnlyAudiences are APIs that no user flow may reach (the admin
 	// API): /authorize refuses them with invalid_target.
 	MachineOnlyAudiences []string
+	// Login bounds sign-in attempts and concurrent password checks
+	// (login.go); zero fields take the defaults.
+	Login LoginLimits
 	// SessionLifetime is how long a sign-in lasts; default 24h.
 	SessionLifetime time.Duration
 	Now             func() time.Time
@@ -56,6 +59,8 @@ type handler struct {
 	secure        bool // https issuer: Secure cookies with the __Host- prefix
 	sessionCookie string
 	csrfCookie    string
+	login         LoginLimits
+	verifySlots   chan struct{} // one token per password check in progress
 }
 
 // NewHandler returns the handler for Routes. Nil Now, Rand and Logger
@@ -66,7 +71,8 @@ func NewHandler(d Deps) http.Handler {
 	if d.SessionLifetime <= 0 {
 		d.SessionLifetime = 24 * time.Hour
 	}
-	h := &handler{d: d, log: d.Logger, sessionCookie: "session", csrfCookie: "csrf"}
+	h := &handler{d: d, log: d.Logger, sessionCookie: "session", csrfCookie: "csrf", login: d.Login.withDefaults()}
+	h.verifySlots = make(chan struct{}, h.login.Concurrency)
 	if strings.HasPrefix(d.Issuer, "https://") {
 		// __Host-: Secure, Path=/, no Domain, so no other host (not even a
 		// subdomain) can set or shadow these cookies.

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"html"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -73,7 +74,14 @@ func newEnv(t *testing.T, opts ...option) *env {
 	e := &env{t: t, store: faults.NewStore(memstore.New()), clock: oauthtest.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))}
 	seed(t, e.store)
 	var h http.Handler
-	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
+	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Tests play clients at other addresses (browser.ip); API Gateway's
+		// sourceIp and the dev server's peer address both arrive in RemoteAddr.
+		if ip := r.Header.Get(testClientIP); ip != "" {
+			r.RemoteAddr = net.JoinHostPort(ip, "40000")
+		}
+		h.ServeHTTP(w, r)
+	}))
 	t.Cleanup(e.srv.Close)
 	e.deps = Deps{
 		Clients: e.store, APIs: e.store, Users: e.store, Codes: e.store,
@@ -141,11 +149,16 @@ func query() url.Values {
 	}
 }
 
-// browser is a cookie-keeping client that does not follow redirects.
+// testClientIP is the header through which a browser claims its address.
+const testClientIP = "X-Test-Client-IP"
+
+// browser is a cookie-keeping client that does not follow redirects; ip,
+// when set, is the client address the handler sees.
 type browser struct {
-	t *testing.T
-	e *env
-	c *http.Client
+	t  *testing.T
+	e  *env
+	c  *http.Client
+	ip string
 }
 
 func (e *env) browser(t *testing.T) *browser {
@@ -180,6 +193,9 @@ func (r *response) location(t *testing.T) *url.URL {
 
 func (b *browser) do(req *http.Request) *response {
 	b.t.Helper()
+	if b.ip != "" {
+		req.Header.Set(testClientIP, b.ip)
+	}
 	resp, err := b.c.Do(req)
 	if err != nil {
 		b.t.Fatal(err)

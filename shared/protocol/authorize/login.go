@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"time"
 
@@ -14,18 +16,58 @@ import (
 	"github.com/mrrt-auth/mrrt/shared/protocol/httpx"
 )
 
-// Brute-force protection, per username (oauth.HashToken of the lower-cased
-// name, whether or not such a user exists): a username with maxFailures
-// failed sign-ins within the last failureWindow is locked, and no password
-// is checked for it until the oldest of those failures is older than
-// failureWindow. That bounds guessing to 5 passwords per username per
-// 15 minutes, and a lock never outlasts 15 minutes after the failure that
-// caused it. Attempts during the lock are not counted, so hammering a
-// locked name does not extend the lock.
+// Brute-force protection (Auth0's model: brute-force protection counts per
+// identifier and IP, suspicious-IP throttling per IP across identifiers),
+// with the defaults of LoginLimits:
+//
+//   - per (username, client IP): maxFailures attempts per failureWindow.
+//     The username is oauth.HashToken of the lower-cased name, whether or
+//     not such a user exists. A success clears the count. The owner signing
+//     in from another IP is not held back by an attacker's failures.
+//   - per client IP, across usernames (password spraying): maxIPFailures
+//     failed attempts per ipWindow; a success gives its attempt back.
+//
+// Attempts are reserved atomically before the password is checked
+// (oauth.LoginThrottle), so at most maxFailures passwords are checked per
+// username and IP per window whatever the concurrency. A window starts with
+// its first attempt; attempts refused during it are not counted and do not
+// extend it. Beyond maxConcurrent password checks at once (argon2id takes
+// 19 MiB and a core each), a sign-in answers 503 with Retry-After at once.
 const (
 	maxFailures   = 5
 	failureWindow = 15 * time.Minute
+	maxIPFailures = 20
+	ipWindow      = 15 * time.Minute
 )
+
+// LoginLimits are the sign-in limits; zero fields take the defaults above
+// (Concurrency: runtime.GOMAXPROCS).
+type LoginLimits struct {
+	Failures    int           // per (username, IP) and window
+	Window      time.Duration // of the (username, IP) count
+	IPFailures  int           // per IP across usernames and window
+	IPWindow    time.Duration // of the IP count
+	Concurrency int           // password checks at once in this process
+}
+
+func (l LoginLimits) withDefaults() LoginLimits {
+	if l.Failures <= 0 {
+		l.Failures = maxFailures
+	}
+	if l.Window <= 0 {
+		l.Window = failureWindow
+	}
+	if l.IPFailures <= 0 {
+		l.IPFailures = maxIPFailures
+	}
+	if l.IPWindow <= 0 {
+		l.IPWindow = ipWindow
+	}
+	if l.Concurrency <= 0 {
+		l.Concurrency = runtime.GOMAXPROCS(0)
+	}
+	return l
+}
 
 // Caps on the form fields; longer values are wrong credentials.
 const (
@@ -39,7 +81,9 @@ const (
 const (
 	msgBadCredentials = "Wrong email or password."
 	msgLocked         = "Too many failed sign-ins. Try again in 15 minutes."
+	msgThrottled      = "Too many failed sign-ins from your network. Try again later."
 	msgUnavailable    = "Sign-in is temporarily unavailable. Try again in a moment."
+	msgBusy           = "Sign-in is busy. Try again in a moment."
 )
 
 // serveLogin is POST /authorize/login: the login form.
@@ -59,13 +103,17 @@ func (h *handler) serveLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	username := strings.TrimSpace(form.Get("username"))
-	user, msg, err := h.authenticate(r.Context(), username, form.Get("password"))
+	user, msg, err := h.authenticate(r.Context(), username, form.Get("password"), clientIP(r))
 	switch {
+	case errors.Is(err, errBusy):
+		w.Header().Set("Retry-After", "1")
+		h.renderLogin(w, r, req, http.StatusServiceUnavailable, username, msgBusy)
+		return
 	case err != nil:
 		h.logError(r.Context(), oauth.FromError(err))
 		h.renderLogin(w, r, req, http.StatusServiceUnavailable, username, msgUnavailable)
 		return
-	case user == nil && msg == msgLocked:
+	case user == nil && (msg == msgLocked || msg == msgThrottled):
 		h.renderLogin(w, r, req, http.StatusTooManyRequests, username, msg)
 		return
 	case user == nil:
@@ -81,25 +129,56 @@ func (h *handler) serveLogin(w http.ResponseWriter, r *http.Request) {
 	h.proceed(w, r, req, sess, user, true, http.StatusSeeOther)
 }
 
-// authenticate checks a username and password. It returns the user, or nil
-// and the message to show; err only for a failing dependency (fail closed:
-// without the throttle there is no sign-in).
-func (h *handler) authenticate(ctx context.Context, username, pw string) (*oauth.User, string, error) {
+// errBusy: every password-check slot is taken.
+var errBusy = errors.New("authorize: too many concurrent sign-ins")
+
+// clientIP is the client's address: on Lambda the API Gateway request
+// context's sourceIp (lambdahttp puts it in RemoteAddr), in make run the
+// connection's peer.
+func clientIP(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
+}
+
+// authenticate checks a username and password from ip. It returns the
+// user, or nil and the message to show; err for a failing dependency (fail
+// closed: without the throttle there is no sign-in) or errBusy.
+func (h *handler) authenticate(ctx context.Context, username, pw, ip string) (*oauth.User, string, error) {
 	if username == "" || pw == "" {
 		return nil, msgBadCredentials, nil
 	}
-	now := h.d.Now()
-	key := oauth.HashToken(strings.ToLower(username))
-	n, err := h.d.Throttle.LoginFailures(ctx, key, now, failureWindow)
-	if err != nil {
-		return nil, "", fmt.Errorf("authorize: read login failures: %w", err)
+	select {
+	case h.verifySlots <- struct{}{}:
+		defer func() { <-h.verifySlots }()
+	default:
+		return nil, "", errBusy
 	}
-	if n >= maxFailures {
+	lim := h.login
+	now := h.d.Now()
+	ipKey := oauth.HashToken("ip\x00" + ip)
+	userKey := oauth.HashToken("user\x00" + strings.ToLower(username) + "\x00" + ip)
+	ok, err := h.d.Throttle.ReserveLoginAttempt(ctx, ipKey, now, lim.IPWindow, lim.IPFailures)
+	if err != nil {
+		return nil, "", fmt.Errorf("authorize: reserve login attempt: %w", err)
+	}
+	if !ok {
+		return nil, msgThrottled, nil
+	}
+	if ok, err = h.d.Throttle.ReserveLoginAttempt(ctx, userKey, now, lim.Window, lim.Failures); err != nil || !ok {
+		// No password is checked: the IP's attempt is given back.
+		if rerr := h.d.Throttle.ReleaseLoginAttempt(ctx, ipKey); rerr != nil {
+			h.log.LogAttrs(ctx, slog.LevelWarn, "release login attempt", slog.Any("cause", rerr))
+		}
+		if err != nil {
+			return nil, "", fmt.Errorf("authorize: reserve login attempt: %w", err)
+		}
 		return nil, msgLocked, nil
 	}
 
 	var user *oauth.User
-	ok := false
+	verified := false
 	if len(username) <= maxUsernameLen && len(pw) <= maxPasswordLen {
 		user, err = h.d.Users.UserByEmail(ctx, username)
 		if err != nil && !errors.Is(err, oauth.ErrNotFound) {
@@ -109,19 +188,20 @@ func (h *handler) authenticate(ctx context.Context, username, pw string) (*oauth
 		// too, so timing does not reveal which usernames exist.
 		if user == nil || user.PasswordHash == "" {
 			password.VerifyDummy(pw)
-		} else if ok, err = password.Verify(user.PasswordHash, pw); err != nil {
+		} else if verified, err = password.Verify(user.PasswordHash, pw); err != nil {
 			h.log.LogAttrs(ctx, slog.LevelError, "stored password hash is malformed", slog.String("user_id", user.UserID))
-			ok = false
+			verified = false
 		}
 	}
-	if !ok || user.Blocked {
-		if _, err := h.d.Throttle.RecordLoginFailure(ctx, key, now, failureWindow); err != nil {
-			return nil, "", fmt.Errorf("authorize: record login failure: %w", err)
-		}
+	if !verified || user.Blocked {
+		// Both reservations stay: they are this failure.
 		return nil, msgBadCredentials, nil
 	}
-	if err := h.d.Throttle.ClearLoginFailures(ctx, key); err != nil {
-		h.log.LogAttrs(ctx, slog.LevelWarn, "clear login failures", slog.Any("cause", err))
+	if err := h.d.Throttle.ClearLoginAttempts(ctx, userKey); err != nil {
+		h.log.LogAttrs(ctx, slog.LevelWarn, "clear login attempts", slog.Any("cause", err))
+	}
+	if err := h.d.Throttle.ReleaseLoginAttempt(ctx, ipKey); err != nil {
+		h.log.LogAttrs(ctx, slog.LevelWarn, "release login attempt", slog.Any("cause", err))
 	}
 	return user, "", nil
 }

@@ -188,7 +188,7 @@ func TestLockout(t *testing.T) {
 		e := newEnv(t)
 		b := e.browser(t)
 		page := b.authorize(query().Encode())
-		e.store.FailNext("LoginFailures", oauth.ErrUnavailable)
+		e.store.FailNext("ReserveLoginAttempt", oauth.ErrUnavailable)
 		r := b.signIn(page, alice, alicePW)
 		if r.status != http.StatusServiceUnavailable || r.header.Get("Location") != "" {
 			t.Fatalf("status %d, Location %q; want 503 and no redirect", r.status, r.header.Get("Location"))

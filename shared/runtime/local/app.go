@@ -37,6 +37,9 @@ type Deps struct {
 	AdminAudience string
 	// DefaultAudience is used by /authorize when a request names no API.
 	DefaultAudience string
+	// Login bounds sign-in attempts and concurrent password checks;
+	// zero fields take authorize's defaults.
+	Login authorize.LoginLimits
 	// Now, Rand and Logger default to time.Now, crypto/rand and
 	// slog.Default() (as it is when the handler is built).
 	Now    func() time.Time
@@ -104,6 +107,7 @@ func NewAuthorize(d Deps) http.Handler {
 		DefaultAudience: d.DefaultAudience,
 		// The admin API takes client-credentials tokens only.
 		MachineOnlyAudiences: []string{d.AdminAudience},
+		Login:                d.Login,
 		Now:                  d.Now,
 		Rand:                 d.Rand,
 		Logger:               d.Logger,

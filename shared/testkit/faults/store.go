@@ -255,23 +255,44 @@ func (s *Store) PutConsent(ctx context.Context, c *oauth.Consent) error {
 	return s.Store.PutConsent(ctx, c)
 }
 
-func (s *Store) RecordLoginFailure(ctx context.Context, key string, now time.Time, window time.Duration) (int, error) {
-	if err := s.q.pop("RecordLoginFailure"); err != nil {
-		return 0, err
+func (s *Store) ReserveLoginAttempt(ctx context.Context, key string, now time.Time, window time.Duration, limit int) (bool, error) {
+	if err := s.q.pop("ReserveLoginAttempt"); err != nil {
+		return false, err
 	}
-	return s.Store.RecordLoginFailure(ctx, key, now, window)
+	return s.Store.ReserveLoginAttempt(ctx, key, now, window, limit)
 }
 
-func (s *Store) LoginFailures(ctx context.Context, key string, now time.Time, window time.Duration) (int, error) {
-	if err := s.q.pop("LoginFailures"); err != nil {
-		return 0, err
-	}
-	return s.Store.LoginFailures(ctx, key, now, window)
-}
-
-func (s *Store) ClearLoginFailures(ctx context.Context, key string) error {
-	if err := s.q.pop("ClearLoginFailures"); err != nil {
+func (s *Store) ReleaseLoginAttempt(ctx context.Context, key string) error {
+	if err := s.q.pop("ReleaseLoginAttempt"); err != nil {
 		return err
 	}
-	return s.Store.ClearLoginFailures(ctx, key)
+	return s.Store.ReleaseLoginAttempt(ctx, key)
+}
+
+func (s *Store) ClearLoginAttempts(ctx context.Context, key string) error {
+	if err := s.q.pop("ClearLoginAttempts"); err != nil {
+		return err
+	}
+	return s.Store.ClearLoginAttempts(ctx, key)
+}
+
+func (s *Store) SetUserBlocked(ctx context.Context, userID string, blocked bool) error {
+	if err := s.q.pop("SetUserBlocked"); err != nil {
+		return err
+	}
+	return s.Store.SetUserBlocked(ctx, userID, blocked)
+}
+
+func (s *Store) RevokeUserTokens(ctx context.Context, userID string, notBefore time.Time) error {
+	if err := s.q.pop("RevokeUserTokens"); err != nil {
+		return err
+	}
+	return s.Store.RevokeUserTokens(ctx, userID, notBefore)
+}
+
+func (s *Store) UserRevocation(ctx context.Context, userID string) (*oauth.UserRevocation, error) {
+	if err := s.q.pop("UserRevocation"); err != nil {
+		return nil, err
+	}
+	return s.Store.UserRevocation(ctx, userID)
 }

@@ -1,6 +1,7 @@
 package oauthtest
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -130,63 +131,85 @@ func storeConsentCases() []storeCase {
 }
 
 func storeThrottleCases() []storeCase {
-	const window = time.Minute
+	const window, limit = time.Minute, 3
 	key := oauth.HashToken("alice@example.com")
-	record := func(t *testing.T, s oauth.Store, k string, now time.Time, want int) {
+	other := oauth.HashToken("bob@example.com")
+	// reserve wants each reservation's outcome in turn.
+	reserve := func(t *testing.T, s oauth.Store, k string, now time.Time, want ...bool) {
 		t.Helper()
-		n, err := s.RecordLoginFailure(t.Context(), k, now, window)
-		storeMust(t, "RecordLoginFailure", err)
-		if n != want {
-			t.Errorf("RecordLoginFailure at %v = %d, want %d", now, n, want)
-		}
-	}
-	count := func(t *testing.T, s oauth.Store, k string, now time.Time, want int) {
-		t.Helper()
-		n, err := s.LoginFailures(t.Context(), k, now, window)
-		storeMust(t, "LoginFailures", err)
-		if n != want {
-			t.Errorf("LoginFailures at %v = %d, want %d", now, n, want)
+		for i, w := range want {
+			ok, err := s.ReserveLoginAttempt(t.Context(), k, now, window, limit)
+			storeMust(t, "ReserveLoginAttempt", err)
+			if ok != w {
+				t.Errorf("ReserveLoginAttempt %d at %v = %v, want %v", i+1, now, ok, w)
+			}
 		}
 	}
 	return []storeCase{
-		{"each failure within the window adds one, this one included", func(t *testing.T, s oauth.Store) {
-			record(t, s, key, storeBase, 1)
-			record(t, s, key, storeAt(10*time.Second), 2)
-			record(t, s, key, storeAt(20*time.Second), 3)
-			count(t, s, key, storeAt(30*time.Second), 3)
+		{"a window counts limit attempts and refuses the next", func(t *testing.T, s oauth.Store) {
+			reserve(t, s, key, storeBase, true, true)
+			reserve(t, s, key, storeAt(30*time.Second), true, false, false)
 		}},
-		{"failures older than the window no longer count", func(t *testing.T, s oauth.Store) {
-			record(t, s, key, storeBase, 1)
-			record(t, s, key, storeAt(30*time.Second), 2)
-			count(t, s, key, storeAt(65*time.Second), 1)
-			record(t, s, key, storeAt(70*time.Second), 2)
-			count(t, s, key, storeAt(5*time.Minute), 0)
-			record(t, s, key, storeAt(5*time.Minute), 1)
+		{"the window ends window after its first attempt, and the next attempt starts a new one", func(t *testing.T, s oauth.Store) {
+			reserve(t, s, key, storeBase, true, true, true)
+			reserve(t, s, key, storeAt(window-time.Second), false)
+			reserve(t, s, key, storeAt(window), true)
+			reserve(t, s, key, storeAt(window+30*time.Second), true, true, false)
+			reserve(t, s, key, storeAt(2*window-time.Second), false) // the second window started at 1m
+			reserve(t, s, key, storeAt(2*window), true)
+			reserve(t, s, key, storeAt(10*window), true)
 		}},
 		{"keys are counted apart", func(t *testing.T, s oauth.Store) {
-			other := oauth.HashToken("bob@example.com")
-			record(t, s, key, storeBase, 1)
-			record(t, s, key, storeAt(time.Second), 2)
-			record(t, s, other, storeAt(2*time.Second), 1)
-			count(t, s, key, storeAt(3*time.Second), 2)
-			count(t, s, other, storeAt(3*time.Second), 1)
+			reserve(t, s, key, storeBase, true, true, true, false)
+			reserve(t, s, other, storeBase, true)
 		}},
-		{"a key without failures counts zero", func(t *testing.T, s oauth.Store) {
-			count(t, s, key, storeBase, 0)
+		{"a limit of zero refuses every attempt", func(t *testing.T, s oauth.Store) {
+			ok, err := s.ReserveLoginAttempt(t.Context(), key, storeBase, window, 0)
+			storeMust(t, "ReserveLoginAttempt", err)
+			if ok {
+				t.Error("counted an attempt under a limit of zero")
+			}
 		}},
-		{"clear resets the count of that key only", func(t *testing.T, s oauth.Store) {
-			other := oauth.HashToken("bob@example.com")
-			record(t, s, key, storeBase, 1)
-			record(t, s, key, storeAt(time.Second), 2)
-			record(t, s, other, storeAt(time.Second), 1)
-			storeMust(t, "ClearLoginFailures", s.ClearLoginFailures(t.Context(), key))
-			count(t, s, key, storeAt(2*time.Second), 0)
-			count(t, s, other, storeAt(2*time.Second), 1)
-			record(t, s, key, storeAt(3*time.Second), 1)
+		{"release uncounts one attempt, never below zero", func(t *testing.T, s oauth.Store) {
+			storeMust(t, "ReleaseLoginAttempt without attempts", s.ReleaseLoginAttempt(t.Context(), key))
+			reserve(t, s, key, storeBase, true, true, true, false)
+			storeMust(t, "ReleaseLoginAttempt", s.ReleaseLoginAttempt(t.Context(), key))
+			reserve(t, s, key, storeAt(time.Second), true, false)
+			for range 5 {
+				storeMust(t, "ReleaseLoginAttempt", s.ReleaseLoginAttempt(t.Context(), key))
+			}
+			reserve(t, s, key, storeAt(2*time.Second), true, true, true, false)
 		}},
-		{"clearing a key without failures succeeds", func(t *testing.T, s oauth.Store) {
-			storeMust(t, "ClearLoginFailures", s.ClearLoginFailures(t.Context(), key))
-			count(t, s, key, storeBase, 0)
+		{"clear forgets that key only", func(t *testing.T, s oauth.Store) {
+			reserve(t, s, key, storeBase, true, true, true, false)
+			reserve(t, s, other, storeBase, true, true, true, false)
+			storeMust(t, "ClearLoginAttempts", s.ClearLoginAttempts(t.Context(), key))
+			reserve(t, s, key, storeAt(time.Second), true, true, true, false)
+			reserve(t, s, other, storeAt(time.Second), false)
+			storeMust(t, "ClearLoginAttempts of an unknown key", s.ClearLoginAttempts(t.Context(), oauth.HashToken("nobody")))
+		}},
+		{"100 concurrent reservations count exactly limit", func(t *testing.T, s oauth.Store) {
+			errs := storeRace(100, func(int) error {
+				ok, err := s.ReserveLoginAttempt(t.Context(), key, storeBase, window, limit)
+				if err == nil && !ok {
+					return errRefused
+				}
+				return err
+			})
+			got := 0
+			for _, err := range errs {
+				switch {
+				case err == nil:
+					got++
+				case !errors.Is(err, errRefused):
+					t.Errorf("ReserveLoginAttempt: %v", err)
+				}
+			}
+			if got != limit {
+				t.Errorf("%d of 100 concurrent reservations counted, want %d", got, limit)
+			}
 		}},
 	}
 }
+
+var errRefused = errors.New("refused")
