@@ -134,13 +134,19 @@ func (e *endpoint) newCode(t testing.TB, clientID string) string {
 
 func (e *endpoint) newCodeIn(t testing.TB, s oauth.CodeStore, clientID string) string {
 	t.Helper()
+	return e.newCodeOf(t, s, clientID, userID)
+}
+
+// newCodeOf is a code of user.
+func (e *endpoint) newCodeOf(t testing.TB, s oauth.CodeStore, clientID, user string) string {
+	t.Helper()
 	raw := fmt.Sprintf("code-%d-%s", e.codes.Add(1), strings.Repeat("x", 32))
 	sum := sha256.Sum256([]byte(verifier))
 	now := time.Now()
 	mustDo(t, "CreateCode", s.CreateCode(t.Context(), &oauth.AuthCode{
 		Hash: oauth.HashToken(raw), ClientID: clientID, RedirectURI: callback,
 		CodeChallenge: base64.RawURLEncoding.EncodeToString(sum[:]), CodeChallengeMethod: oauth.CodeChallengeS256,
-		Audience: api, Scopes: []string{"read", oauth.ScopeOfflineAccess}, UserID: userID,
+		Audience: api, Scopes: []string{"read", oauth.ScopeOfflineAccess}, UserID: user,
 		AuthTime: now, ExpiresAt: now.Add(oauth.CodeLifetime),
 	}))
 	e.secrets.Store(raw, true)
@@ -286,7 +292,7 @@ func TestTokenEndpointOnAWS(t *testing.T) {
 		wantStatus(t, "the rotated token", e.refresh(t, strictID, r.str("refresh_token")), http.StatusOK)
 	})
 
-	t.Run("a blocked user's refresh tokens and pending codes get invalid_grant, and all work again for new sign-ins after unblocking", func(t *testing.T) {
+	t.Run("a blocked user's refresh tokens and pending codes get invalid_grant, and the same token works again once the marker is unblocked", func(t *testing.T) {
 		// SECURITY.md RT-11: the user revocation marker is checked inside the
 		// DynamoDB transaction of every family advance and creation.
 		rt := e.refreshToken(t, strictID)
@@ -300,6 +306,51 @@ func TestTokenEndpointOnAWS(t *testing.T) {
 		wantStatus(t, "code exchange of a blocked user", e.redeem(t, strictID, code), http.StatusBadRequest)
 		mustDo(t, "SetUserBlocked false", e.deps.Store.SetUserBlocked(t.Context(), userID, false))
 		wantStatus(t, "the same refresh token after unblocking", e.refresh(t, strictID, rt), http.StatusOK)
+	})
+
+	t.Run("a block racing code exchanges and refreshes leaves no family of the user answering 200", func(t *testing.T) {
+		// SECURITY.md RT-11: the block is what the admin API writes (the
+		// user's revocation marker), while exchanges run.
+		const user, n = "auth0|raced", 10
+		var rts, codes []string
+		for range n {
+			r := e.redeem(t, strictID, e.newCodeOf(t, e.deps.Store, strictID, user))
+			wantStatus(t, "code exchange before the block", r, http.StatusOK)
+			rts = append(rts, r.str("refresh_token"))
+			codes = append(codes, e.newCodeOf(t, e.deps.Store, strictID, user))
+		}
+		var mu sync.Mutex
+		issued := append([]string(nil), rts...)
+		keep := func(r response) {
+			if r.status == http.StatusOK {
+				mu.Lock()
+				issued = append(issued, r.str("refresh_token"))
+				mu.Unlock()
+			}
+		}
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() { <-start; keep(e.redeem(t, strictID, codes[i])) })
+			wg.Go(func() { <-start; keep(e.refresh(t, strictID, rts[i])) })
+		}
+		wg.Go(func() {
+			<-start
+			if err := e.deps.Store.SetUserBlocked(t.Context(), user, true); err != nil {
+				t.Errorf("SetUserBlocked: %v", err)
+			}
+		})
+		close(start)
+		wg.Wait()
+		alive := 0
+		for _, rt := range issued {
+			if e.refresh(t, strictID, rt).status == http.StatusOK {
+				alive++
+			}
+		}
+		if alive != 0 {
+			t.Errorf("%d of %d refresh tokens still answer 200 after the block", alive, len(issued))
+		}
 	})
 
 	t.Run("50 concurrent exchanges of one token with leeway 0: exactly one succeeds", func(t *testing.T) {
