@@ -328,6 +328,8 @@ func TestWriteTimeRulesHoldAtExchangeTime(t *testing.T) {
 			"/api/v2/resource-servers/data-api-id", "invalid_grant", "invalid_grant", ""},
 		{"the client loses the refresh_token grant", `{"grant_types":["authorization_code"]}`,
 			"/api/v2/clients/" + spaID, "unauthorized_client", "unauthorized_client", ""},
+		{"the client becomes third-party (the admin API takes its policy away with it)", `{"is_first_party":false,"refresh_token":{"policies":null}}`,
+			"/api/v2/clients/" + spaID, "invalid_target", "", "first-party"},
 	} {
 		t.Run(c.name+": existing refresh tokens stop reaching it", func(t *testing.T) {
 			te := newTokenEnv(t)
