@@ -133,7 +133,8 @@ func (s *Store) ReserveLoginAttempt(ctx context.Context, key string, now time.Ti
 	if limit <= 0 {
 		return false, nil
 	}
-	cutoff := vN(now.Add(-window).UnixMilli()) // the window is current while ws > cutoff
+	cutoffMs := now.Add(-window).UnixMilli() // the window is current while ws > cutoff
+	cutoff := vN(cutoffMs)
 	for range reserveAttempts {
 		old, failed, err := s.updateIf(ctx, "reserve login attempt", s.conditionalUpdate(loginKey(key),
 			"SET n = n + :one", "ws > :cutoff AND n < :limit",
@@ -143,7 +144,7 @@ func (s *Store) ReserveLoginAttempt(ctx context.Context, key string, now time.Ti
 			return false, err
 		case !failed:
 			return true, nil
-		case len(old) != 0 && old.n("ws") > now.Add(-window).UnixMilli():
+		case len(old) != 0 && old.n("ws") > cutoffMs:
 			return false, nil // the current window is full
 		}
 		// No window, or an ended one: start a new one with this attempt.

@@ -168,9 +168,7 @@ func (h *handler) authenticate(ctx context.Context, username, pw, ip string) (*o
 	}
 	if ok, err = h.d.Throttle.ReserveLoginAttempt(ctx, userKey, now, lim.Window, lim.Failures); err != nil || !ok {
 		// No password is checked: the IP's attempt is given back.
-		if rerr := h.d.Throttle.ReleaseLoginAttempt(ctx, ipKey); rerr != nil {
-			h.log.LogAttrs(ctx, slog.LevelWarn, "release login attempt", slog.Any("cause", rerr))
-		}
+		h.releaseAttempt(ctx, ipKey)
 		if err != nil {
 			return nil, "", fmt.Errorf("authorize: reserve login attempt: %w", err)
 		}
@@ -200,8 +198,15 @@ func (h *handler) authenticate(ctx context.Context, username, pw, ip string) (*o
 	if err := h.d.Throttle.ClearLoginAttempts(ctx, userKey); err != nil {
 		h.log.LogAttrs(ctx, slog.LevelWarn, "clear login attempts", slog.Any("cause", err))
 	}
-	if err := h.d.Throttle.ReleaseLoginAttempt(ctx, ipKey); err != nil {
+	h.releaseAttempt(ctx, ipKey)
+	return user, "", nil
+}
+
+// releaseAttempt gives back an attempt that was not a failure. It is best
+// effort: a lost release only counts one attempt too many until the window
+// ends.
+func (h *handler) releaseAttempt(ctx context.Context, key string) {
+	if err := h.d.Throttle.ReleaseLoginAttempt(ctx, key); err != nil {
 		h.log.LogAttrs(ctx, slog.LevelWarn, "release login attempt", slog.Any("cause", err))
 	}
-	return user, "", nil
 }
