@@ -4,8 +4,9 @@
 // the DynamoDB table with its index and TTL, an RSA_2048 signing key, an
 // optional ECC_NIST_P256 signing key and the HMAC_256 key of the
 // refresh-token secret, each behind an alias. It is idempotent: what
-// exists is reused. It prints the environment for awsdeps as shell
-// assignments:
+// exists is reused. It first waits (bounded by -wait) until both endpoints
+// answer, so it can run right after starting emulators. It prints the
+// environment for awsdeps as shell assignments:
 //
 //	eval "$(go run ./infra/awssetup)"
 //
@@ -20,30 +21,45 @@ import (
 	"io"
 	"log"
 	"os"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/mrrt-auth/mrrt/shared/adapters/dynamostore"
 )
 
 type options struct {
 	table   string
-	signing string // alias of the RS256 key
-	es256   string // alias of the ES256 key; "" for none
-	mac     string // alias of the HMAC key
+	signing string        // alias of the RS256 key
+	es256   string        // alias of the ES256 key; "" for none
+	mac     string        // alias of the HMAC key
+	wait    time.Duration // how long to wait for the endpoints to answer
 }
+
+// The aliases template.yaml gives a stack's keys: alias/<stack>-signing,
+// alias/<stack>-signing-es256 and alias/<stack>-refresh-token-mac.
+const (
+	signingSuffix = "-signing"
+	es256Suffix   = "-signing-es256"
+	macSuffix     = "-refresh-token-mac"
+)
 
 func main() {
 	var o options
+	stack := flag.String("stack", "mrrt", "`name` the aliases are derived from, as template.yaml derives them from the stack name")
+	es256 := flag.Bool("es256", false, "also create an ECC_NIST_P256 signing key (ES256) as a second current key")
 	flag.StringVar(&o.table, "table", envOr("TABLE_NAME", "mrrt"), "DynamoDB table `name`")
-	flag.StringVar(&o.signing, "signing-alias", "alias/mrrt-signing", "`alias` of the RSA_2048 signing key (RS256)")
-	flag.StringVar(&o.es256, "es256-alias", "", "`alias` of an ECC_NIST_P256 signing key (ES256) to create as a second current key; empty for none")
-	flag.StringVar(&o.mac, "mac-alias", "alias/mrrt-refresh", "`alias` of the HMAC_256 key deriving the refresh-token secret")
+	flag.DurationVar(&o.wait, "wait", 30*time.Second, "how long to wait for the DynamoDB and KMS endpoints to answer")
 	flag.Parse()
+	o.signing, o.mac = "alias/"+*stack+signingSuffix, "alias/"+*stack+macSuffix
+	if *es256 {
+		o.es256 = "alias/" + *stack + es256Suffix
+	}
 
 	ctx := context.Background()
 	cfg, err := config.LoadDefaultConfig(ctx)
@@ -68,12 +84,15 @@ func run(ctx context.Context, cfg aws.Config, o options, out, logw io.Writer) er
 	if cfg.Region == "" {
 		return errors.New("no AWS region: set AWS_REGION")
 	}
-	if err := dynamostore.CreateTable(ctx, dynamodb.NewFromConfig(cfg), o.table); err != nil {
+	db, api := dynamodb.NewFromConfig(cfg), kms.NewFromConfig(cfg)
+	if err := waitForEndpoints(ctx, db, api, o.wait, logw); err != nil {
+		return err
+	}
+	if err := dynamostore.CreateTable(ctx, db, o.table); err != nil {
 		return err
 	}
 	fmt.Fprintf(logw, "table %s ready\n", o.table)
 
-	api := kms.NewFromConfig(cfg)
 	keys := []struct {
 		env, alias string
 		spec       types.KeySpec
@@ -101,6 +120,53 @@ func run(ctx context.Context, cfg aws.Config, o options, out, logw io.Writer) er
 	}
 	return nil
 }
+
+// waitForEndpoints polls DynamoDB and KMS with one cheap read each until
+// both answer or wait has passed. An answer that is an error of the
+// service (say, bad credentials) counts: the endpoint is up, and the real
+// call will report that error.
+func waitForEndpoints(ctx context.Context, db *dynamodb.Client, api *kms.Client, wait time.Duration, logw io.Writer) error {
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	probes := []struct {
+		name  string
+		probe func(context.Context) error
+	}{
+		{"DynamoDB", func(ctx context.Context) error {
+			_, err := db.ListTables(ctx, &dynamodb.ListTablesInput{Limit: aws.Int32(1)}, noRetries)
+			return err
+		}},
+		{"KMS", func(ctx context.Context) error {
+			_, err := api.ListKeys(ctx, &kms.ListKeysInput{Limit: aws.Int32(1)}, noKMSRetries)
+			return err
+		}},
+	}
+	for _, p := range probes {
+		waited := false
+		for {
+			err := p.probe(ctx)
+			var apiErr smithy.APIError
+			if err == nil || errors.As(err, &apiErr) {
+				break
+			}
+			if ctx.Err() != nil {
+				return fmt.Errorf("%s did not answer within %v (is the emulator running, and the endpoint right?): %w", p.name, wait, err)
+			}
+			if !waited {
+				fmt.Fprintf(logw, "waiting for %s...\n", p.name)
+				waited = true
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+	}
+	return nil
+}
+
+func noRetries(o *dynamodb.Options) { o.RetryMaxAttempts = 1 }
+func noKMSRetries(o *kms.Options)   { o.RetryMaxAttempts = 1 }
 
 // ensureKey returns the key behind alias, creating key and alias if the
 // alias does not exist yet. An existing alias must name a key of the

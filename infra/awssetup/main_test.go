@@ -2,11 +2,17 @@ package main
 
 import (
 	"bytes"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/mrrt-auth/mrrt/shared/core/oauth"
@@ -16,14 +22,14 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
 
-// The printed environment is what awsdeps needs, and a second run reuses
-// everything.
-func TestRun(t *testing.T) {
+// awsEnv points the SDK at the given endpoints with dummy credentials and
+// nothing of this machine's AWS configuration.
+func awsEnv(t *testing.T, dynamo, kms string) aws.Config {
 	none := filepath.Join(t.TempDir(), "none")
 	for k, v := range map[string]string{
 		"AWS_REGION": awstest.Region, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_SESSION_TOKEN": "",
 		"AWS_PROFILE": "", "AWS_CONFIG_FILE": none, "AWS_SHARED_CREDENTIALS_FILE": none, "AWS_ENDPOINT_URL": "",
-		"AWS_ENDPOINT_URL_DYNAMODB": awstest.StartMoto(t), "AWS_ENDPOINT_URL_KMS": awstest.StartKMS(t),
+		"AWS_ENDPOINT_URL_DYNAMODB": dynamo, "AWS_ENDPOINT_URL_KMS": kms,
 	} {
 		t.Setenv(k, v)
 	}
@@ -31,7 +37,85 @@ func TestRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := options{table: "mrrt-dev", signing: "alias/dev-signing", es256: "alias/dev-es256", mac: "alias/dev-refresh"}
+	return cfg
+}
+
+// Run right after starting the emulators, the set-up waits for them
+// instead of failing on "connection refused"; an endpoint that never
+// comes fails it within the wait, with a message that names it.
+func TestRunWaitsForTheEndpoints(t *testing.T) {
+	moto, kms := awstest.StartMoto(t), awstest.StartKMS(t)
+
+	t.Run("endpoints that come up late are waited for", func(t *testing.T) {
+		late := lateProxy(t, moto, 700*time.Millisecond)
+		cfg := awsEnv(t, late, kms)
+		var out, log bytes.Buffer
+		o := options{table: "late", signing: "alias/late-signing", mac: "alias/late-mac", wait: 30 * time.Second}
+		if err := run(t.Context(), cfg, o, &out, &log); err != nil {
+			t.Fatalf("run: %v\n%s", err, log.String())
+		}
+		if !strings.Contains(log.String(), "waiting for DynamoDB") {
+			t.Errorf("log does not say it waited:\n%s", log.String())
+		}
+	})
+	t.Run("an endpoint that never answers fails within the wait, named", func(t *testing.T) {
+		cfg := awsEnv(t, moto, "http://"+closedAddr(t))
+		start := time.Now()
+		var out, log bytes.Buffer
+		o := options{table: "never", signing: "alias/never-signing", mac: "alias/never-mac", wait: time.Second}
+		err := run(t.Context(), cfg, o, &out, &log)
+		if err == nil || !strings.Contains(err.Error(), "KMS did not answer within 1s") {
+			t.Fatalf("run: %v", err)
+		}
+		if took := time.Since(start); took > 20*time.Second {
+			t.Errorf("gave up after %v, want about the 1s wait", took)
+		}
+		if out.Len() != 0 {
+			t.Errorf("printed an environment although the set-up failed: %q", out.String())
+		}
+	})
+}
+
+// closedAddr is a loopback address nothing listens on.
+func closedAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// lateProxy returns a loopback URL that refuses connections for delay and
+// then forwards to backend.
+func lateProxy(t *testing.T, backend string, delay time.Duration) string {
+	addr := closedAddr(t)
+	target, err := url.Parse(backend)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: httputil.NewSingleHostReverseProxy(target), ReadHeaderTimeout: 10 * time.Second}
+	timer := time.AfterFunc(delay, func() {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Errorf("late proxy: %v", err)
+			return
+		}
+		go srv.Serve(ln)
+	})
+	t.Cleanup(func() {
+		timer.Stop()
+		srv.Close()
+	})
+	return "http://" + addr
+}
+
+// The printed environment is what awsdeps needs, and a second run reuses
+// everything.
+func TestRun(t *testing.T) {
+	cfg := awsEnv(t, awstest.StartMoto(t), awstest.StartKMS(t))
+	o := options{table: "mrrt-dev", signing: "alias/dev-signing", es256: "alias/dev-es256", mac: "alias/dev-refresh", wait: time.Minute}
 	var out, log bytes.Buffer
 	if err := run(t.Context(), cfg, o, &out, &log); err != nil {
 		t.Fatal(err)

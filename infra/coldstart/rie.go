@@ -1,13 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -15,13 +11,9 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 
-	"github.com/mrrt-auth/mrrt/shared/testkit/childproc"
+	"github.com/mrrt-auth/mrrt/shared/testkit/awstest"
 )
-
-// invocationPath is where the emulator takes invocations.
-const invocationPath = "/2015-03-31/functions/function/invocations"
 
 // The emulator's log lines a run reads (aws-lambda-rie, internal/lambda).
 // Its REPORT line's "Init Duration" only times handing the init to the
@@ -47,56 +39,36 @@ type sample struct {
 
 // coldStart starts the emulator with bootstrap, sends event twice and
 // reads the timings from the emulator's log.
-func coldStart(ctx context.Context, rie, bootstrap string, env []string, event []byte) (sample, error) {
+func coldStart(ctx context.Context, emulator, bootstrap string, env []string, event []byte) (sample, error) {
 	var s sample
-	apiPort, err := childproc.FreePort()
+	f, err := awstest.StartFunction(ctx, emulator, bootstrap, env)
 	if err != nil {
 		return s, err
 	}
-	rtPort, err := childproc.FreePort()
-	if err != nil {
-		return s, err
-	}
-	addr := "127.0.0.1:" + apiPort
-	// Both addresses on loopback: the emulator's defaults listen on all
-	// interfaces.
-	p, err := startProcessEnv("aws-lambda-rie", env, rie,
-		"--runtime-interface-emulator-address", addr,
-		"--runtime-api-address", "127.0.0.1:"+rtPort,
-		bootstrap)
-	if err != nil {
-		return s, err
-	}
-	defer p.stop()
-	if err := waitListening(ctx, p, addr); err != nil {
-		return s, err
-	}
+	defer f.Stop()
 
 	// The emulator starts the runtime on the first invocation.
-	t0 := time.Now()
-	first, _, err := invoke(ctx, addr, event)
-	s.firstRespMS = float64(time.Since(t0).Microseconds()) / 1000
+	first, err := f.Invoke(ctx, event)
 	if err != nil {
-		return s, fmt.Errorf("first invocation: %w\n%s", err, p.log)
+		return s, fmt.Errorf("first invocation: %w", err)
 	}
-	s.status = first
-	lines, err := p.waitFor(ctx, 1)
-	if err != nil {
+	s.firstRespMS = float64(first.Elapsed.Microseconds()) / 1000
+	s.status = first.Response.StatusCode
+	if _, err := f.WaitLines(ctx, endReport, 1); err != nil {
 		return s, err
 	}
-	if _, _, err := invoke(ctx, addr, event); err != nil {
-		return s, fmt.Errorf("second invocation: %w\n%s", err, p.log)
+	if _, err := f.Invoke(ctx, event); err != nil {
+		return s, fmt.Errorf("second invocation: %w", err)
 	}
-	more, err := p.waitFor(ctx, 1)
+	lines, err := f.WaitLines(ctx, endReport, 2)
 	if err != nil {
 		return s, err
 	}
-	if s.peakRSSKB, err = runtimePeakRSS(p.proc.Cmd.Process.Pid, bootstrap); err != nil {
+	if s.peakRSSKB, err = runtimePeakRSS(f.PID(), bootstrap); err != nil {
 		return s, err
 	}
-
-	if err := parseLog(&s, append(lines, more...)); err != nil {
-		return s, fmt.Errorf("%w:\n%s", err, p.log)
+	if err := parseLog(&s, lines); err != nil {
+		return s, fmt.Errorf("%w:\n%s", err, f.Log())
 	}
 	return s, nil
 }
@@ -161,106 +133,16 @@ func runtimePeakRSS(emulatorPID int, bootstrap string) (int64, error) {
 	return 0, fmt.Errorf("no runtime process %s under the emulator (pid %d)", bootstrap, emulatorPID)
 }
 
-// waitListening waits until the emulator accepts connections.
-func waitListening(ctx context.Context, p *process, addr string) error {
-	switch err := p.proc.WaitListening(ctx, addr, startTimeout); {
-	case errors.Is(err, childproc.ErrExited):
-		return fmt.Errorf("aws-lambda-rie exited at start:\n%s", p.log)
-	case errors.Is(err, childproc.ErrTimeout):
-		return fmt.Errorf("aws-lambda-rie did not listen on %s within %v:\n%s", addr, startTimeout, p.log)
-	default:
-		return err
-	}
-}
-
-// waitFor collects output lines until n REPORT lines (one per finished
-// invocation) have passed.
-func (p *process) waitFor(ctx context.Context, n int) ([]string, error) {
-	var out []string
-	timeout := time.After(startTimeout)
-	for n > 0 {
-		select {
-		case l := <-p.lines:
-			out = append(out, l)
-			if endReport.MatchString(l) {
-				n--
-			}
-		case <-p.proc.Exited():
-			return out, fmt.Errorf("aws-lambda-rie exited:\n%s", p.log)
-		case <-ctx.Done():
-			return out, ctx.Err()
-		case <-timeout:
-			return out, fmt.Errorf("no REPORT line from the emulator within %v:\n%s", startTimeout, p.log)
-		}
-	}
-	return out, nil
-}
-
-// invoke posts event and returns the status code and body of the
-// function's API Gateway response. A function error (HTTP 200 with
-// errorType) is an error.
-func invoke(ctx context.Context, addr string, event []byte) (int, string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+invocationPath, bytes.NewReader(event))
-	if err != nil {
-		return 0, "", err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	if err != nil {
-		return 0, "", err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return 0, "", fmt.Errorf("emulator answered %d: %.500s", resp.StatusCode, b)
-	}
-	var out struct {
-		StatusCode      int    `json:"statusCode"`
-		Body            string `json:"body"`
-		IsBase64Encoded bool   `json:"isBase64Encoded"`
-		ErrorType       string `json:"errorType"`
-	}
-	if err := json.Unmarshal(b, &out); err != nil {
-		return 0, "", fmt.Errorf("not an API Gateway response: %.500s", b)
-	}
-	if out.ErrorType != "" || out.StatusCode == 0 {
-		return 0, "", fmt.Errorf("function error: %.500s", b)
-	}
-	if out.IsBase64Encoded {
-		dec, err := base64.StdEncoding.DecodeString(out.Body)
-		if err != nil {
-			return 0, "", fmt.Errorf("response body: %w", err)
-		}
-		out.Body = string(dec)
-	}
-	return out.StatusCode, out.Body, nil
-}
-
 // mintAdminToken gets an access token for the admin API from the token
 // function (client credentials of the seed's admin-cli client), so that
 // the policy-admin function's event carries a token its keys verify and
 // the measured invocation is a real one rather than a 401.
-func mintAdminToken(ctx context.Context, rie, tokenBootstrap string, env []string) (string, error) {
-	apiPort, err := childproc.FreePort()
+func mintAdminToken(ctx context.Context, emulator, tokenBootstrap string, env []string) (string, error) {
+	f, err := awstest.StartFunction(ctx, emulator, tokenBootstrap, env)
 	if err != nil {
 		return "", err
 	}
-	rtPort, err := childproc.FreePort()
-	if err != nil {
-		return "", err
-	}
-	addr := "127.0.0.1:" + apiPort
-	p, err := startProcessEnv("aws-lambda-rie", env, rie,
-		"--runtime-interface-emulator-address", addr, "--runtime-api-address", "127.0.0.1:"+rtPort, tokenBootstrap)
-	if err != nil {
-		return "", err
-	}
-	defer p.stop()
-	if err := waitListening(ctx, p, addr); err != nil {
-		return "", err
-	}
+	defer f.Stop()
 	form := url.Values{
 		"grant_type":    {"client_credentials"},
 		"client_id":     {adminClientID},
@@ -279,10 +161,11 @@ func mintAdminToken(ctx context.Context, rie, tokenBootstrap string, env []strin
 	if err != nil {
 		return "", err
 	}
-	status, body, err := invoke(ctx, addr, event)
+	inv, err := f.Invoke(ctx, event)
 	if err != nil {
-		return "", fmt.Errorf("admin token: %w\n%s", err, p.log)
+		return "", fmt.Errorf("admin token: %w", err)
 	}
+	status, body := inv.Response.StatusCode, inv.Response.Body
 	var tok struct {
 		AccessToken string `json:"access_token"`
 	}

@@ -7,8 +7,12 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
+
+	"github.com/mrrt-auth/mrrt/shared/runtime/local"
+	"github.com/mrrt-auth/mrrt/shared/testkit/awstest"
 )
 
 // report is the JSON line of one function.
@@ -48,7 +52,7 @@ func (r *report) human() string {
 }
 
 func run(ctx context.Context, cfg config, logw io.Writer) ([]*report, error) {
-	root, err := moduleRoot(ctx)
+	root, err := awstest.ModuleRoot(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -72,33 +76,42 @@ func run(ctx context.Context, cfg config, logw io.Writer) ([]*report, error) {
 	defer os.RemoveAll(dir)
 
 	fmt.Fprintf(logw, "coldstart: building the bootstraps (linux/%s and linux/arm64)...\n", hostArch())
-	reps := make([]*report, len(functions))
-	bootstraps := map[string]string{}
-	for i, fn := range functions {
-		r := &report{Function: fn, Event: events[fn], Runs: cfg.runs, Arch: hostArch()}
-		if bootstraps[fn], r.SizeBytes, err = buildBootstrap(ctx, root, dir, fn, hostArch()); err != nil {
+	bootstraps, err := awstest.BuildBootstraps(ctx, root, dir, hostArch())
+	if err != nil {
+		return nil, err
+	}
+	arm64 := bootstraps
+	if hostArch() != "arm64" {
+		if arm64, err = awstest.BuildBootstraps(ctx, root, dir, "arm64"); err != nil {
 			return nil, err
 		}
-		if hostArch() == "arm64" {
-			r.SizeArm64Bytes = r.SizeBytes
-		} else if _, r.SizeArm64Bytes, err = buildBootstrap(ctx, root, dir, fn, "arm64"); err != nil {
+	}
+	reps := make([]*report, len(functions))
+	for i, fn := range functions {
+		r := &report{Function: fn, Event: events[fn], Runs: cfg.runs, Arch: hostArch()}
+		if r.SizeBytes, err = fileSize(bootstraps[local.Function(fn)]); err != nil {
+			return nil, err
+		}
+		if r.SizeArm64Bytes, err = fileSize(arm64[local.Function(fn)]); err != nil {
 			return nil, err
 		}
 		reps[i] = r
 	}
-	rie, err := findRIE(ctx, cfg.rie, dir)
-	if err != nil {
-		return nil, err
+	emulator := cfg.rie
+	if emulator == "" {
+		if emulator, err = awstest.InstallEmulator(ctx, dir); err != nil {
+			return nil, err
+		}
 	}
 
 	fmt.Fprintln(logw, "coldstart: starting moto_server and local-kms...")
-	st, err := startStack(ctx, root, dir)
+	st, err := startStack(ctx, dir)
 	if err != nil {
 		return nil, err
 	}
 	defer st.stop()
 	if cfg.adminToken {
-		tok, err := mintAdminToken(ctx, rie, bootstraps["token"], st.functionEnv(dir, "token"))
+		tok, err := mintAdminToken(ctx, emulator, bootstraps[local.Token], st.functionEnv(dir, string(local.Token)))
 		if err != nil {
 			return nil, err
 		}
@@ -111,7 +124,8 @@ func run(ctx context.Context, cfg config, logw io.Writer) ([]*report, error) {
 		event := eventData[r.Function]
 		var inits, firsts, resps, warms, rss []float64
 		for i := range cfg.runs {
-			s, err := coldStart(ctx, rie, bootstraps[r.Function], st.functionEnv(dir, r.Function), event)
+			fn := local.Function(r.Function)
+			s, err := coldStart(ctx, emulator, bootstraps[fn], st.functionEnv(dir, r.Function), event)
 			if err != nil {
 				return nil, fmt.Errorf("%s, run %d: %w", r.Function, i+1, err)
 			}
@@ -134,6 +148,17 @@ func run(ctx context.Context, cfg config, logw io.Writer) ([]*report, error) {
 	}
 	return reps, nil
 }
+
+func fileSize(path string) (int64, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0, err
+	}
+	return fi.Size(), nil
+}
+
+// hostArch is the architecture the bootstraps are run on here.
+func hostArch() string { return runtime.GOARCH }
 
 // checkStatus refuses an error response (the event then measures a
 // refusal, not the path it is meant to) and a status that differs from

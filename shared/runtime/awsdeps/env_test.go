@@ -16,7 +16,7 @@ func required() map[string]string {
 	return map[string]string{
 		"TABLE_NAME":     "mrrt",
 		"KMS_KEY_ID":     "alias/mrrt-signing",
-		"KMS_MAC_KEY_ID": "alias/mrrt-refresh",
+		"KMS_MAC_KEY_ID": "alias/mrrt-refresh-token-mac",
 		"ISSUER":         "https://auth.example.com",
 	}
 }
@@ -28,34 +28,34 @@ func TestReadEnv(t *testing.T) {
 		want env
 	}{
 		{"defaults fill the optional variables", nil, env{
-			table: "mrrt", keyID: "alias/mrrt-signing", keyAlg: "RS256", macKeyID: "alias/mrrt-refresh",
+			table: "mrrt", keyID: "alias/mrrt-signing", keyAlg: "RS256", macKeyID: "alias/mrrt-refresh-token-mac",
 			issuer: "https://auth.example.com", adminAudience: "https://auth.example.com/api/v2/", cacheTTL: 30 * time.Second,
 		}},
 		{"every variable is read", map[string]string{
 			"KMS_KEY_ALG":          "RS256",
-			"KMS_ES256_KEY_ID":     "alias/mrrt-es256",
+			"KMS_ES256_KEY_ID":     "alias/mrrt-signing-es256",
 			"KMS_PREVIOUS_KEY_IDS": " alias/old-1 ,, arn:aws:kms:eu-west-1:1:key/2 ",
 			"ADMIN_AUDIENCE":       "https://admin.example.com/",
 			"CONFIG_CACHE_TTL":     "1m",
 		}, env{
-			table: "mrrt", keyID: "alias/mrrt-signing", keyAlg: "RS256", es256KeyID: "alias/mrrt-es256", macKeyID: "alias/mrrt-refresh",
+			table: "mrrt", keyID: "alias/mrrt-signing", keyAlg: "RS256", es256KeyID: "alias/mrrt-signing-es256", macKeyID: "alias/mrrt-refresh-token-mac",
 			previousKeyIDs: []string{"alias/old-1", "arn:aws:kms:eu-west-1:1:key/2"},
 			issuer:         "https://auth.example.com", adminAudience: "https://admin.example.com/", cacheTTL: time.Minute,
 		}},
 		{"an ES256 signing key is declared", map[string]string{"KMS_KEY_ALG": "ES256"}, env{
-			table: "mrrt", keyID: "alias/mrrt-signing", keyAlg: "ES256", macKeyID: "alias/mrrt-refresh",
+			table: "mrrt", keyID: "alias/mrrt-signing", keyAlg: "ES256", macKeyID: "alias/mrrt-refresh-token-mac",
 			issuer: "https://auth.example.com", adminAudience: "https://auth.example.com/api/v2/", cacheTTL: 30 * time.Second,
 		}},
 		{"a trailing slash of the issuer is dropped", map[string]string{"ISSUER": "https://auth.example.com/"}, env{
-			table: "mrrt", keyID: "alias/mrrt-signing", keyAlg: "RS256", macKeyID: "alias/mrrt-refresh",
+			table: "mrrt", keyID: "alias/mrrt-signing", keyAlg: "RS256", macKeyID: "alias/mrrt-refresh-token-mac",
 			issuer: "https://auth.example.com", adminAudience: "https://auth.example.com/api/v2/", cacheTTL: 30 * time.Second,
 		}},
 		{"a cache TTL in plain seconds", map[string]string{"CONFIG_CACHE_TTL": "45"}, env{
-			table: "mrrt", keyID: "alias/mrrt-signing", keyAlg: "RS256", macKeyID: "alias/mrrt-refresh",
+			table: "mrrt", keyID: "alias/mrrt-signing", keyAlg: "RS256", macKeyID: "alias/mrrt-refresh-token-mac",
 			issuer: "https://auth.example.com", adminAudience: "https://auth.example.com/api/v2/", cacheTTL: 45 * time.Second,
 		}},
 		{"a cache TTL of 0 turns the cache off", map[string]string{"CONFIG_CACHE_TTL": "0"}, env{
-			table: "mrrt", keyID: "alias/mrrt-signing", keyAlg: "RS256", macKeyID: "alias/mrrt-refresh",
+			table: "mrrt", keyID: "alias/mrrt-signing", keyAlg: "RS256", macKeyID: "alias/mrrt-refresh-token-mac",
 			issuer: "https://auth.example.com", adminAudience: "https://auth.example.com/api/v2/", cacheTTL: 0,
 		}},
 	}

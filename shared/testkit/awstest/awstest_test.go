@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -234,4 +236,47 @@ func TestMissingMoto(t *testing.T) {
 			t.Errorf("failed %q, skipped %q", r.failed, r.skipped)
 		}
 	})
+}
+
+// The functions under the emulator are built exactly as `make build`
+// builds them: BuildFlags are the Makefile's LAMBDA_FLAGS, word by word.
+func TestBuildFlagsAreTheMakefiles(t *testing.T) {
+	b, err := os.ReadFile("../../../Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^LAMBDA_FLAGS\s*:?=(.*)$`).FindSubmatch(b)
+	if m == nil {
+		t.Fatal("Makefile: no LAMBDA_FLAGS")
+	}
+	if diff := cmp.Diff(shellWords(string(m[1])), BuildFlags); diff != "" {
+		t.Errorf("BuildFlags differ from the Makefile's LAMBDA_FLAGS (-makefile +BuildFlags):\n%s", diff)
+	}
+}
+
+// shellWords splits s as a POSIX shell would, for the quoting the
+// Makefile uses (single quotes).
+func shellWords(s string) []string {
+	var words []string
+	var w strings.Builder
+	inWord, quoted := false, false
+	for _, r := range s {
+		switch {
+		case r == '\'':
+			quoted, inWord = !quoted, true
+		case (r == ' ' || r == '\t') && !quoted:
+			if inWord {
+				words = append(words, w.String())
+				w.Reset()
+				inWord = false
+			}
+		default:
+			w.WriteRune(r)
+			inWord = true
+		}
+	}
+	if inWord {
+		words = append(words, w.String())
+	}
+	return words
 }

@@ -1,7 +1,8 @@
-// Package awstest starts AWS-compatible servers on loopback for tests
-// (moto for DynamoDB, our infra/localkms wrapper for KMS) and provides SDK
-// middleware that counts requests and injects faults. Import it from
-// _test.go files only.
+// Package awstest is the local-AWS kit: it starts AWS-compatible servers
+// on loopback (moto for DynamoDB, the infra/localkms wrapper for KMS), runs
+// the Lambda functions under the Runtime Interface Emulator (version and
+// build flags pinned here, once), and provides SDK middleware that counts
+// requests and injects faults. Tests and the infra/ commands import it.
 package awstest
 
 import (
@@ -44,12 +45,18 @@ const startTimeout = 30 * time.Second
 //	func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
 func Main(m *testing.M) int {
 	code := m.Run()
+	RemoveBuilt()
+	return code
+}
+
+// RemoveBuilt removes what RunKMS built (commands that use RunKMS call it
+// before they exit; tests get it from Main).
+func RemoveBuilt() {
 	build.mu.Lock()
 	defer build.mu.Unlock()
 	if build.dir != "" {
 		os.RemoveAll(build.dir)
 	}
-	return code
 }
 
 // missing fails the test because a server program is not installed, or
@@ -63,9 +70,74 @@ func missing(t testing.TB, msg string) {
 	t.Fatalf("%s (set MRRT_SKIP_AWS=1 to skip the AWS emulator tests instead)", msg)
 }
 
-// StartMoto runs moto_server on a free 127.0.0.1 port until the test ends
-// and returns the endpoint to use ("http://127.0.0.1:PORT"). moto serves
-// every service on one port; the tests use it for DynamoDB.
+// ErrMotoMissing is RunMoto's error when moto_server is not installed.
+var ErrMotoMissing = errors.New("moto_server is not on PATH; install it with: " + MotoInstall)
+
+// Server is an emulator started by RunMoto or RunKMS.
+type Server struct {
+	URL string // its endpoint, "http://127.0.0.1:PORT"
+	p   *process
+}
+
+// Stop ends the server: SIGINT first (both servers exit cleanly on it),
+// then SIGKILL if it lingers.
+func (s *Server) Stop() { s.p.stop() }
+
+// Log is the server's last output.
+func (s *Server) Log() string { return s.p.log.String() }
+
+// RunMoto runs moto_server on a free 127.0.0.1 port until Stop. moto
+// serves every service on one port; the project uses it for DynamoDB.
+func RunMoto(ctx context.Context) (*Server, error) {
+	bin, err := exec.LookPath("moto_server")
+	if err != nil {
+		return nil, ErrMotoMissing
+	}
+	// -p 0: moto binds a free port itself and announces it, so two test
+	// binaries starting servers at once can never share a port (picking a
+	// port first and passing it races, and the loser's ready check would
+	// reach the winner's server).
+	p, err := startProcess("moto_server", bin, "-H", "127.0.0.1", "-p", "0")
+	if err != nil {
+		return nil, fmt.Errorf("awstest: start moto_server: %w", err)
+	}
+	s, err := p.waitAnnounced(ctx)
+	if err == nil {
+		err = p.waitReady(ctx, s.URL+"/moto-api/")
+	}
+	if err != nil {
+		p.stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+// RunKMS runs the loopback-only local-kms wrapper (infra/localkms) on a
+// free 127.0.0.1 port with its key database in dataDir, until Stop. The
+// wrapper is built once per process with the go command, unless
+// LOCAL_KMS_BIN names a prebuilt one.
+func RunKMS(ctx context.Context, dataDir string) (*Server, error) {
+	bin := os.Getenv("LOCAL_KMS_BIN")
+	if bin == "" {
+		var err error
+		if bin, err = buildLocalKMS(); err != nil {
+			return nil, fmt.Errorf("awstest: %w", err)
+		}
+	}
+	p, err := startProcess("localkms", bin, "-addr", "127.0.0.1:0", "-data", dataDir)
+	if err != nil {
+		return nil, fmt.Errorf("awstest: start localkms: %w", err)
+	}
+	s, err := p.waitAnnounced(ctx)
+	if err != nil {
+		p.stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+// StartMoto runs moto_server (RunMoto) until the test ends and returns the
+// endpoint to use.
 //
 // The endpoint is a loopback proxy that passes one request at a time:
 // moto handles requests on threads and its conditional writes are not
@@ -78,68 +150,31 @@ func StartMoto(t testing.TB) string {
 	if ep := os.Getenv(ExternalEndpoint); ep != "" {
 		return ep
 	}
-	bin, err := exec.LookPath("moto_server")
-	if err != nil {
-		missing(t, "moto_server is not on PATH; install it with: "+MotoInstall)
+	s, err := RunMoto(context.Background())
+	switch {
+	case errors.Is(err, ErrMotoMissing):
+		missing(t, err.Error())
 		return ""
+	case err != nil:
+		t.Fatal(err)
 	}
-	// -p 0: moto binds a free port itself and announces it, so two test
-	// binaries starting servers at once can never share a port (picking a
-	// port first and passing it races, and the loser's ready check would
-	// reach the winner's server).
-	p, err := startProcess(t, "moto_server", bin, "-H", "127.0.0.1", "-p", "0")
-	if err != nil {
-		t.Fatalf("awstest: start moto_server: %v", err)
-	}
-	var endpoint string
-	select {
-	case endpoint = <-p.announced:
-	case <-p.proc.Exited():
-		t.Fatalf("awstest: moto_server exited at start:\n%s", p.log.String())
-	case <-time.After(startTimeout):
-		p.stop()
-		t.Fatalf("awstest: moto_server did not start within %v:\n%s", startTimeout, p.log.String())
-	}
-	if err := p.waitReady(endpoint + "/moto-api/"); err != nil {
-		p.stop()
-		t.Fatalf("awstest: moto_server: %v", err)
-	}
-	t.Cleanup(p.stopAndReport(t))
-	return serialize(t, endpoint)
+	t.Cleanup(s.stopAndReport(t))
+	return serialize(t, s.URL)
 }
 
-// StartKMS runs the loopback-only local-kms wrapper (infra/localkms) on a
-// free 127.0.0.1 port with its key database in a temporary directory, until
-// the test ends, and returns its endpoint. The wrapper is built once per
-// test binary with the go command, unless LOCAL_KMS_BIN names a prebuilt
-// one.
+// StartKMS runs local-kms (RunKMS) with its key database in a temporary
+// directory, until the test ends, and returns its endpoint.
 func StartKMS(t testing.TB) string {
 	t.Helper()
 	if ep := os.Getenv(ExternalEndpoint); ep != "" {
 		return ep
 	}
-	bin := os.Getenv("LOCAL_KMS_BIN")
-	if bin == "" {
-		var err error
-		if bin, err = buildLocalKMS(); err != nil {
-			t.Fatalf("awstest: %v", err)
-		}
-	}
-	p, err := startProcess(t, "localkms", bin, "-addr", "127.0.0.1:0", "-data", t.TempDir())
+	s, err := RunKMS(context.Background(), t.TempDir())
 	if err != nil {
-		t.Fatalf("awstest: start localkms: %v", err)
+		t.Fatal(err)
 	}
-	select {
-	case endpoint := <-p.announced:
-		t.Cleanup(p.stopAndReport(t))
-		return endpoint
-	case <-p.proc.Exited():
-		t.Fatalf("awstest: localkms exited at start:\n%s", p.log.String())
-	case <-time.After(startTimeout):
-		p.stop()
-		t.Fatalf("awstest: localkms did not start within %v:\n%s", startTimeout, p.log.String())
-	}
-	return ""
+	t.Cleanup(s.stopAndReport(t))
+	return s.URL
 }
 
 // serialize starts a loopback reverse proxy to backend that handles one
@@ -199,7 +234,7 @@ func buildLocalKMS() (string, error) {
 	return bin, nil
 }
 
-// process is a server started for one test.
+// process is a server this package started.
 type process struct {
 	name      string
 	proc      *childproc.Process
@@ -207,7 +242,7 @@ type process struct {
 	announced chan string // the endpoint from a "listening on URL" line
 }
 
-func startProcess(t testing.TB, name, bin string, args ...string) (*process, error) {
+func startProcess(name, bin string, args ...string) (*process, error) {
 	p := &process{
 		name:      name,
 		log:       childproc.NewTail(4 << 10),
@@ -251,28 +286,40 @@ func (p *process) scan(r io.Reader) {
 	io.Copy(io.Discard, r)
 }
 
+// waitAnnounced waits for the line that names the server's endpoint.
+func (p *process) waitAnnounced(ctx context.Context) (*Server, error) {
+	select {
+	case url := <-p.announced:
+		return &Server{URL: url, p: p}, nil
+	case <-p.proc.Exited():
+		return nil, fmt.Errorf("awstest: %s exited at start:\n%s", p.name, p.log.String())
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-time.After(startTimeout):
+		return nil, fmt.Errorf("awstest: %s did not start within %v:\n%s", p.name, startTimeout, p.log.String())
+	}
+}
+
 // waitReady polls url until the server answers or gives up.
-func (p *process) waitReady(url string) error {
+func (p *process) waitReady(ctx context.Context, url string) error {
 	client := &http.Client{Timeout: time.Second}
-	err := p.proc.Poll(context.Background(), startTimeout, 50*time.Millisecond, childproc.Answers(client, url, 0))
+	err := p.proc.Poll(ctx, startTimeout, 50*time.Millisecond, childproc.Answers(client, url, 0))
 	switch {
 	case errors.Is(err, childproc.ErrExited):
-		return fmt.Errorf("%s exited at start:\n%s", p.name, p.log.String())
+		return fmt.Errorf("awstest: %s exited at start:\n%s", p.name, p.log.String())
 	case err != nil:
-		return fmt.Errorf("%s did not answer within %v:\n%s", p.name, startTimeout, p.log.String())
+		return fmt.Errorf("awstest: %s did not answer within %v:\n%s", p.name, startTimeout, p.log.String())
 	}
 	return nil
 }
 
-// stop ends the server: SIGINT first (both servers exit cleanly on it),
-// then SIGKILL if it lingers.
 func (p *process) stop() { p.proc.Stop(syscall.SIGINT, 5*time.Second) }
 
-func (p *process) stopAndReport(t testing.TB) func() {
+func (s *Server) stopAndReport(t testing.TB) func() {
 	return func() {
-		p.stop()
+		s.Stop()
 		if t.Failed() {
-			t.Logf("awstest: last output of %s:\n%s", p.name, p.log.String())
+			t.Logf("awstest: last output of %s:\n%s", s.p.name, s.Log())
 		}
 	}
 }

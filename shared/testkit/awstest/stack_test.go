@@ -1,4 +1,4 @@
-package rie_test
+package awstest_test
 
 import (
 	"bytes"
@@ -23,7 +23,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 
-	"github.com/mrrt-auth/mrrt/infra/rie"
 	"github.com/mrrt-auth/mrrt/shared/adapters/dynamostore"
 	"github.com/mrrt-auth/mrrt/shared/core/oauth"
 	"github.com/mrrt-auth/mrrt/shared/runtime/local"
@@ -31,17 +30,11 @@ import (
 	"github.com/mrrt-auth/mrrt/shared/testkit/awstest"
 )
 
-// The integration tests start moto_server and local-kms themselves and
-// create a table and keys in them. In a user's CI, LocalStack serves both
-// instead: MRRT_AWS_ENDPOINT is its endpoint (http://localhost:4566), and
-// the table and keys may be created beforehand (awslocal, as template.yaml
-// declares them) and named here; the table must be empty.
-const (
-	externalEndpoint = "MRRT_AWS_ENDPOINT"
-	externalTable    = "MRRT_TABLE_NAME"
-	externalKey      = "MRRT_KMS_KEY_ID"
-	externalMACKey   = "MRRT_KMS_MAC_KEY_ID"
-)
+// The integration tests start moto_server and local-kms themselves. In a
+// user's CI, LocalStack serves both instead: MRRT_AWS_ENDPOINT is its
+// endpoint (http://localhost:4566). Either way the test creates its own
+// table (a fresh name: it must start empty) and keys.
+const externalEndpoint = awstest.ExternalEndpoint
 
 func TestMain(m *testing.M) {
 	code := awstest.Main(m)
@@ -82,15 +75,15 @@ func build(t *testing.T) (string, map[local.Function]string) {
 		if builds.dir, builds.err = os.MkdirTemp("", "rie-test-"); builds.err != nil {
 			return
 		}
-		root, err := rie.ModuleRoot(ctx)
+		root, err := awstest.ModuleRoot(ctx)
 		if err != nil {
 			builds.err = err
 			return
 		}
 		var wg sync.WaitGroup
 		var emuErr, bootErr error
-		wg.Go(func() { builds.emulator, emuErr = rie.InstallEmulator(ctx, builds.dir) })
-		wg.Go(func() { builds.bootstrap, bootErr = rie.BuildBootstraps(ctx, root, builds.dir, runtime.GOARCH) })
+		wg.Go(func() { builds.emulator, emuErr = awstest.InstallEmulator(ctx, builds.dir) })
+		wg.Go(func() { builds.bootstrap, bootErr = awstest.BuildBootstraps(ctx, root, builds.dir, runtime.GOARCH) })
 		wg.Wait()
 		if builds.err = emuErr; builds.err == nil {
 			builds.err = bootErr
@@ -108,7 +101,7 @@ func build(t *testing.T) (string, map[local.Function]string) {
 // dev server's seed, behind a front door whose URL is the issuer.
 type stack struct {
 	issuer  string
-	fns     map[local.Function]*rie.Function
+	fns     map[local.Function]*awstest.Function
 	proxies map[local.Function]*awsRecorder
 	store   oauth.Store
 	keyID   string // the RSA signing key's id
@@ -130,31 +123,26 @@ func startStack(t *testing.T) *stack {
 	}
 	db := dynamodb.NewFromConfig(awstest.Config(ddbURL))
 	kc := kms.NewFromConfig(awstest.Config(kmsURL))
-	table := os.Getenv(externalTable)
-	if table == "" {
-		table = "mrrt-rie-" + oauth.HashToken(fmt.Sprint(time.Now().UnixNano()))[:8]
-	}
-	// Idempotent: an existing table is checked (TTL) and left as it is.
+	table := "mrrt-rie-" + oauth.HashToken(fmt.Sprint(time.Now().UnixNano()))[:8]
 	if err := dynamostore.CreateTable(ctx, db, table); err != nil {
 		t.Fatal(err)
 	}
-	keyID, macID := os.Getenv(externalKey), os.Getenv(externalMACKey)
-	if keyID == "" {
-		out, err := kc.CreateKey(ctx, &kms.CreateKeyInput{KeySpec: kmstypes.KeySpecRsa2048, KeyUsage: kmstypes.KeyUsageTypeSignVerify})
-		if err != nil {
-			t.Fatal(err)
-		}
-		keyID = *out.KeyMetadata.KeyId
+	// The functions name the signing key by an alias, as the template's
+	// functions do, and the MAC key by its ARN; the recorder matches KMS
+	// requests by the bare key ids.
+	key, err := kc.CreateKey(ctx, &kms.CreateKeyInput{KeySpec: kmstypes.KeySpecRsa2048, KeyUsage: kmstypes.KeyUsageTypeSignVerify})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if macID == "" {
-		out, err := kc.CreateKey(ctx, &kms.CreateKeyInput{KeySpec: kmstypes.KeySpecHmac256, KeyUsage: kmstypes.KeyUsageTypeGenerateVerifyMac})
-		if err != nil {
-			t.Fatal(err)
-		}
-		macID = *out.KeyMetadata.Arn
+	keyID := "alias/" + table + "-signing"
+	if _, err := kc.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: &keyID, TargetKeyId: key.KeyMetadata.KeyId}); err != nil {
+		t.Fatal(err)
 	}
-	// The functions get the key ids as given (an alias works too); the
-	// recorder matches KMS requests by the bare key ids.
+	mac, err := kc.CreateKey(ctx, &kms.CreateKeyInput{KeySpec: kmstypes.KeySpecHmac256, KeyUsage: kmstypes.KeyUsageTypeGenerateVerifyMac})
+	if err != nil {
+		t.Fatal(err)
+	}
+	macID := *mac.KeyMetadata.Arn
 	bare := func(id string) string {
 		out, err := kc.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: &id})
 		if err != nil {
@@ -169,7 +157,7 @@ func startStack(t *testing.T) *stack {
 	}
 	s := &stack{
 		issuer:  "http://" + ln.Addr().String(),
-		fns:     map[local.Function]*rie.Function{},
+		fns:     map[local.Function]*awstest.Function{},
 		proxies: map[local.Function]*awsRecorder{},
 		store:   dynamostore.New(db, table),
 		keyID:   bare(keyID),
@@ -188,16 +176,16 @@ func startStack(t *testing.T) *stack {
 
 	var wg sync.WaitGroup
 	var mu sync.Mutex
-	for _, fn := range rie.Functions {
+	for _, fn := range awstest.Functions {
 		rec := newAWSRecorder(t, ddbURL, kmsURL)
 		s.proxies[fn] = rec
-		env := rie.Config{
+		env := awstest.FunctionConfig{
 			Name: string(fn), Table: table, KeyID: keyID, MACKeyID: macID, Issuer: s.issuer,
 			DynamoDB: rec.URL, KMS: rec.URL, HomeDir: t.TempDir(),
 			CacheTTL: "0", // the policy-admin event changes a client the token function then reads
 		}.Env()
 		wg.Go(func() {
-			started, err := rie.Start(ctx, emulator, boots[fn], env)
+			started, err := awstest.StartFunction(ctx, emulator, boots[fn], env)
 			if err != nil {
 				t.Error(err)
 				return
@@ -220,12 +208,12 @@ func startStack(t *testing.T) *stack {
 		t.FailNow()
 	}
 
-	invokers := map[local.Function]rie.Invoker{}
+	invokers := map[local.Function]awstest.Invoker{}
 	for fn, f := range s.fns {
 		invokers[fn] = f
 	}
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, nil))
-	srv := &http.Server{Handler: rie.FrontDoor(invokers, logger), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: awstest.FrontDoor(invokers, logger), ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	return s

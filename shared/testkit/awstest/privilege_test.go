@@ -1,4 +1,4 @@
-package rie_test
+package awstest_test
 
 import (
 	"fmt"
@@ -10,8 +10,8 @@ import (
 
 	"github.com/goccy/go-yaml"
 
-	"github.com/mrrt-auth/mrrt/infra/rie"
 	"github.com/mrrt-auth/mrrt/shared/runtime/local"
+	"github.com/mrrt-auth/mrrt/shared/testkit/awstest"
 )
 
 // logicalIDs are the template's names of the functions.
@@ -27,7 +27,7 @@ var logicalIDs = map[local.Function]string{
 // values name the resources.
 func grants(t *testing.T, f local.Function) map[string][]string {
 	t.Helper()
-	b, err := os.ReadFile("../../template.yaml")
+	b, err := os.ReadFile("../../../template.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +114,7 @@ func resourceKind(r string) string {
 // that is not granted would fail in AWS with AccessDenied. Granted actions
 // that were not used are only logged: these tests may not reach them.
 func (s *stack) checkLeastPrivilege(t *testing.T) {
-	for _, f := range rie.Functions {
+	for _, f := range awstest.Functions {
 		granted := grants(t, f)
 		if len(granted) == 0 {
 			t.Errorf("%s: no policy statements in template.yaml", logicalIDs[f])

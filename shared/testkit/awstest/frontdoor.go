@@ -1,4 +1,4 @@
-package rie
+package awstest
 
 import (
 	"context"
@@ -215,7 +215,7 @@ func WriteResponse(w http.ResponseWriter, resp events.APIGatewayV2HTTPResponse) 
 	if resp.IsBase64Encoded {
 		var err error
 		if body, err = base64.StdEncoding.DecodeString(resp.Body); err != nil {
-			return errors.New("rie: response body is not valid base64")
+			return errors.New("awstest: response body is not valid base64")
 		}
 	}
 	h := w.Header()

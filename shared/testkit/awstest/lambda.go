@@ -1,19 +1,18 @@
-// Package rie runs the Lambda functions the way Lambda runs them, without
-// Docker: each bootstrap, built as `sam build` builds it (for this
+// The Lambda side of the kit runs the functions the way Lambda runs them,
+// without Docker: each bootstrap, built as `sam build` builds it (for this
 // machine's architecture), runs under the AWS Lambda Runtime Interface
 // Emulator, which speaks the Runtime API to it and takes invocations on
 // /2015-03-31/functions/function/invocations. FrontDoor is a local stand-in
 // for `sam local start-api`: plain HTTP in, API Gateway HTTP API (payload
 // format 2.0) events to the functions, HTTP responses out.
 //
-// It is test support: import it from tests (and measuring tools) only.
-//
-//	emulator, _ := rie.InstallEmulator(ctx, dir)
-//	boots, _ := rie.BuildBootstraps(ctx, root, dir, runtime.GOARCH)
-//	fn, _ := rie.Start(ctx, emulator, boots[local.Token], env)
+//	emulator, _ := awstest.InstallEmulator(ctx, dir)
+//	boots, _ := awstest.BuildBootstraps(ctx, root, dir, runtime.GOARCH)
+//	fn, _ := awstest.StartFunction(ctx, emulator, boots[local.Token], env)
 //	defer fn.Stop()
 //	resp, _ := fn.Invoke(ctx, event) // an error if the function failed
-package rie
+
+package awstest
 
 import (
 	"context"
@@ -45,7 +44,7 @@ func InstallEmulator(ctx context.Context, dir string) (string, error) {
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GOBIN="+dir, "CGO_ENABLED=0", "GOFLAGS=-mod=mod", "GOWORK=off")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("rie: go install %s: %v\n%s", EmulatorPackage, err, out)
+		return "", fmt.Errorf("awstest: go install %s: %v\n%s", EmulatorPackage, err, out)
 	}
 	return filepath.Join(dir, "aws-lambda-rie"), nil
 }
@@ -68,7 +67,7 @@ func BuildBootstraps(ctx context.Context, root, dir, goarch string) (map[local.F
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+goarch, "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("rie: build functions for linux/%s: %v\n%s", goarch, err, b)
+		return nil, fmt.Errorf("awstest: build functions for linux/%s: %v\n%s", goarch, err, b)
 	}
 	paths := map[local.Function]string{}
 	for _, f := range Functions {
@@ -88,7 +87,7 @@ func BuildBootstraps(ctx context.Context, root, dir, goarch string) (map[local.F
 func ModuleRoot(ctx context.Context) (string, error) {
 	root, err := childproc.ModuleRoot(ctx)
 	if err != nil {
-		return "", fmt.Errorf("rie: %w", err)
+		return "", fmt.Errorf("awstest: %w", err)
 	}
 	return root, nil
 }

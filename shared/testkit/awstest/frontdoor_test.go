@@ -1,4 +1,4 @@
-package rie_test
+package awstest_test
 
 import (
 	"context"
@@ -14,8 +14,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"github.com/mrrt-auth/mrrt/infra/rie"
 	"github.com/mrrt-auth/mrrt/shared/runtime/local"
+	"github.com/mrrt-auth/mrrt/shared/testkit/awstest"
 )
 
 // fakeFunction records the events it gets and answers with resp or err.
@@ -25,7 +25,7 @@ type fakeFunction struct {
 	err  error
 }
 
-func (f *fakeFunction) Invoke(_ context.Context, event []byte) (*rie.Invocation, error) {
+func (f *fakeFunction) Invoke(_ context.Context, event []byte) (*awstest.Invocation, error) {
 	var e events.APIGatewayV2HTTPRequest
 	if err := json.Unmarshal(event, &e); err != nil {
 		return nil, err
@@ -34,18 +34,18 @@ func (f *fakeFunction) Invoke(_ context.Context, event []byte) (*rie.Invocation,
 	if f.err != nil {
 		return nil, f.err
 	}
-	return &rie.Invocation{Response: f.resp}, nil
+	return &awstest.Invocation{Response: f.resp}, nil
 }
 
 func frontDoor(t *testing.T) (*httptest.Server, map[local.Function]*fakeFunction) {
 	t.Helper()
 	fakes := map[local.Function]*fakeFunction{}
-	fns := map[local.Function]rie.Invoker{}
-	for _, f := range rie.Functions {
+	fns := map[local.Function]awstest.Invoker{}
+	for _, f := range awstest.Functions {
 		fakes[f] = &fakeFunction{resp: events.APIGatewayV2HTTPResponse{StatusCode: 200}}
 		fns[f] = fakes[f]
 	}
-	srv := httptest.NewServer(rie.FrontDoor(fns, nil))
+	srv := httptest.NewServer(awstest.FrontDoor(fns, nil))
 	t.Cleanup(srv.Close)
 	return srv, fakes
 }
@@ -133,7 +133,7 @@ func TestFrontDoorAnswersAsAPIGateway(t *testing.T) {
 		Cookies:    []string{"a=1; Path=/", "b=2; Path=/; HttpOnly"},
 		Body:       "eyJlcnJvciI6ImludmFsaWRfcmVxdWVzdCJ9", IsBase64Encoded: true,
 	}
-	fakes[local.PolicyAdmin].err = &rie.FunctionError{Type: "Runtime.ExitError", Message: "exit status 2"}
+	fakes[local.PolicyAdmin].err = &awstest.FunctionError{Type: "Runtime.ExitError", Message: "exit status 2"}
 	fakes[local.Authorize].err = errors.New("connection refused")
 
 	tests := []struct {

@@ -1,4 +1,4 @@
-package rie
+package awstest
 
 import (
 	"os"
@@ -6,10 +6,10 @@ import (
 	"strings"
 )
 
-// Config is what a function needs to run against emulated AWS services:
+// FunctionConfig is what a function needs to run against emulated AWS services:
 // the variables the SAM template sets (see shared/awsdeps) and where the
 // SDK should send its requests.
-type Config struct {
+type FunctionConfig struct {
 	Name      string   // function name, as AWS_LAMBDA_FUNCTION_NAME
 	Table     string   // TABLE_NAME
 	KeyID     string   // KMS_KEY_ID
@@ -25,11 +25,11 @@ type Config struct {
 	MemoryMiB string   // AWS_LAMBDA_FUNCTION_MEMORY_SIZE; default 256
 }
 
-// Env returns the complete environment for Start. Nothing of the caller's
+// Env returns the complete environment for StartFunction. Nothing of the caller's
 // environment is passed on except PATH: a developer's AWS profile or
 // credentials can never reach the function; the SDK gets dummy credentials
 // and no shared config files.
-func (c Config) Env() []string {
+func (c FunctionConfig) Env() []string {
 	def := func(v, d string) string {
 		if v == "" {
 			return d

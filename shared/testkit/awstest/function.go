@@ -1,4 +1,4 @@
-package rie
+package awstest
 
 import (
 	"bytes"
@@ -24,9 +24,6 @@ import (
 // InvocationPath is where the emulator takes invocations.
 const InvocationPath = "/2015-03-31/functions/function/invocations"
 
-// startTimeout bounds how long the emulator may take to listen.
-const startTimeout = 30 * time.Second
-
 // Function is one bootstrap running under the emulator: one Lambda
 // execution environment. The emulator initialises the runtime on the
 // first invocation (a cold start) and handles one invocation at a time;
@@ -50,14 +47,14 @@ type FunctionError struct {
 }
 
 func (e *FunctionError) Error() string {
-	return fmt.Sprintf("rie: function error %s: %s", e.Type, e.Message)
+	return fmt.Sprintf("awstest: function error %s: %s", e.Type, e.Message)
 }
 
-// Start runs bootstrap under the emulator binary with exactly env as its
+// StartFunction runs bootstrap under the emulator binary with exactly env as its
 // environment (the emulator hands its environment to the function), both
 // of the emulator's addresses on loopback (its defaults listen on all
 // interfaces), and waits until it takes invocations.
-func Start(ctx context.Context, emulator, bootstrap string, env []string) (*Function, error) {
+func StartFunction(ctx context.Context, emulator, bootstrap string, env []string) (*Function, error) {
 	var lastErr error
 	// A free port can be taken by someone else before the emulator binds
 	// it; that shows as an early exit, so try a few.
@@ -83,7 +80,7 @@ func Start(ctx context.Context, emulator, bootstrap string, env []string) (*Func
 		cmd.Env = env
 		cmd.Stdout, cmd.Stderr = f.out, f.out
 		if f.proc, err = childproc.Start(cmd); err != nil {
-			return nil, fmt.Errorf("rie: start %s: %w", emulator, err)
+			return nil, fmt.Errorf("awstest: start %s: %w", emulator, err)
 		}
 		if lastErr = f.waitListening(ctx, invokeAddr); lastErr == nil {
 			return f, nil
@@ -96,9 +93,9 @@ func Start(ctx context.Context, emulator, bootstrap string, env []string) (*Func
 func (f *Function) waitListening(ctx context.Context, addr string) error {
 	switch err := f.proc.WaitListening(ctx, addr, startTimeout); {
 	case errors.Is(err, childproc.ErrExited):
-		return fmt.Errorf("rie: emulator exited at start:\n%s", f.Log())
+		return fmt.Errorf("awstest: emulator exited at start:\n%s", f.Log())
 	case errors.Is(err, childproc.ErrTimeout):
-		return fmt.Errorf("rie: emulator not listening on %s after %v:\n%s", addr, startTimeout, f.Log())
+		return fmt.Errorf("awstest: emulator not listening on %s after %v:\n%s", addr, startTimeout, f.Log())
 	default:
 		return err
 	}
@@ -124,16 +121,16 @@ func (f *Function) Invoke(ctx context.Context, event []byte) (*Invocation, error
 	start := time.Now()
 	resp, err := f.client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("rie: invoke: %w\n%s", err, f.Log())
+		return nil, fmt.Errorf("awstest: invoke: %w\n%s", err, f.Log())
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	inv := &Invocation{Raw: raw, Elapsed: time.Since(start)}
 	if err != nil {
-		return inv, fmt.Errorf("rie: read invocation answer: %w", err)
+		return inv, fmt.Errorf("awstest: read invocation answer: %w", err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return inv, fmt.Errorf("rie: emulator answered %d: %s\n%s", resp.StatusCode, raw, f.Log())
+		return inv, fmt.Errorf("awstest: emulator answered %d: %s\n%s", resp.StatusCode, raw, f.Log())
 	}
 	var fe FunctionError
 	if json.Unmarshal(raw, &fe) == nil && fe.Type != "" {
@@ -141,10 +138,10 @@ func (f *Function) Invoke(ctx context.Context, event []byte) (*Invocation, error
 		return inv, &fe
 	}
 	if err := json.Unmarshal(raw, &inv.Response); err != nil {
-		return inv, fmt.Errorf("rie: answer is not an API Gateway v2 response: %v: %s", err, raw)
+		return inv, fmt.Errorf("awstest: answer is not an API Gateway v2 response: %v: %s", err, raw)
 	}
 	if inv.Response.StatusCode == 0 {
-		return inv, fmt.Errorf("rie: answer without statusCode: %s", raw)
+		return inv, fmt.Errorf("awstest: answer without statusCode: %s", raw)
 	}
 	return inv, nil
 }
@@ -184,11 +181,41 @@ func (f *Function) WaitLog(ctx context.Context, re *regexp.Regexp) ([]string, er
 		}
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("rie: no log line matches %s:\n%s", re, f.Log())
+			return nil, fmt.Errorf("awstest: no log line matches %s:\n%s", re, f.Log())
 		case <-changed:
 		}
 	}
 }
+
+// WaitLines waits until n lines of the emulator's output match re (say,
+// one REPORT line per finished invocation) and returns all lines so far.
+func (f *Function) WaitLines(ctx context.Context, re *regexp.Regexp, n int) ([]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, startTimeout)
+	defer cancel()
+	for {
+		changed := f.out.changed()
+		all := f.Lines()
+		seen := 0
+		for _, l := range all {
+			if re.MatchString(l) {
+				seen++
+			}
+		}
+		if seen >= n {
+			return all, nil
+		}
+		select {
+		case <-ctx.Done():
+			return all, fmt.Errorf("awstest: %d of %d log lines match %s:\n%s", seen, n, re, f.Log())
+		case <-f.Exited():
+			return all, fmt.Errorf("awstest: emulator exited:\n%s", f.Log())
+		case <-changed:
+		}
+	}
+}
+
+// PID is the emulator's process id (the function's runtime is its child).
+func (f *Function) PID() int { return f.proc.Cmd.Process.Pid }
 
 // Lines returns the output lines so far: the emulator's and the function's.
 func (f *Function) Lines() []string { return f.out.all() }

@@ -1,4 +1,4 @@
-package rie_test
+package awstest_test
 
 import (
 	"context"
@@ -23,9 +23,9 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
-	"github.com/mrrt-auth/mrrt/infra/rie"
 	"github.com/mrrt-auth/mrrt/shared/runtime/lambdahttp"
 	"github.com/mrrt-auth/mrrt/shared/runtime/local"
+	"github.com/mrrt-auth/mrrt/shared/testkit/awstest"
 )
 
 // Placeholders in events/ for what only a running deployment can give.
@@ -139,7 +139,7 @@ func TestFunctionsUnderTheEmulator(t *testing.T) {
 
 	t.Run("cold start of each function: init time and first-invoke latency", func(t *testing.T) {
 		first := map[local.Function]string{local.Authorize: "authorize-login-page.json", local.Token: "token-discovery.json", local.PolicyAdmin: "policy-admin-openapi.json"}
-		for _, f := range rie.Functions {
+		for _, f := range awstest.Functions {
 			inv, err := s.fns[f].Invoke(ctx, readEvent(t, first[f]))
 			if err != nil {
 				t.Fatalf("%s: %v", f, err)
@@ -158,7 +158,7 @@ func TestFunctionsUnderTheEmulator(t *testing.T) {
 	})
 
 	t.Run("every event in events/ gets its expected answer and no function error", func(t *testing.T) {
-		files, err := filepath.Glob(filepath.Join("..", "..", "events", "*.json"))
+		files, err := filepath.Glob(filepath.Join("..", "..", "..", "events", "*.json"))
 		if err != nil || len(files) == 0 {
 			t.Fatalf("no events: %v", err)
 		}
@@ -186,7 +186,7 @@ func TestFunctionsUnderTheEmulator(t *testing.T) {
 				}
 				raw = s.fillPlaceholders(t, raw)
 				inv, err := s.fns[f].Invoke(ctx, raw)
-				var fe *rie.FunctionError
+				var fe *awstest.FunctionError
 				if errors.As(err, &fe) {
 					t.Fatalf("function error %s: %s", fe.Type, fe.Body)
 				}
@@ -217,9 +217,9 @@ func TestFunctionsUnderTheEmulator(t *testing.T) {
 		e["body"] = "%%% not base64 %%%"
 		raw, _ := json.Marshal(e)
 		inv, err := s.fns[local.Token].Invoke(ctx, raw)
-		var fe *rie.FunctionError
+		var fe *awstest.FunctionError
 		if !errors.As(err, &fe) || fe.Type == "" || !strings.Contains(string(inv.Raw), `"errorType"`) {
-			t.Fatalf("Invoke: %v, want a *rie.FunctionError from an errorType answer", err)
+			t.Fatalf("Invoke: %v, want a *awstest.FunctionError from an errorType answer", err)
 		}
 		// The function is still serving.
 		if _, err := s.fns[local.Token].Invoke(ctx, readEvent(t, "token-jwks.json")); err != nil {
@@ -348,7 +348,7 @@ func TestFunctionsUnderTheEmulator(t *testing.T) {
 	})
 
 	t.Run("every line a function logged while serving a request carries the API Gateway request id", func(t *testing.T) {
-		for _, f := range rie.Functions {
+		for _, f := range awstest.Functions {
 			served := 0
 			for _, l := range s.fns[f].JSONLines() {
 				if _, ok := l[lambdahttp.AttrAWSRequestID]; !ok {
@@ -374,7 +374,7 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 func readEvent(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "events", name))
+	b, err := os.ReadFile(filepath.Join("..", "..", "..", "events", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -383,7 +383,7 @@ func readEvent(t *testing.T, name string) []byte {
 
 // functionOf is the function whose router serves routeKey.
 func functionOf(routeKey string) local.Function {
-	for _, f := range rie.Functions {
+	for _, f := range awstest.Functions {
 		if slices.Contains(local.RoutesOf(f), routeKey) {
 			return f
 		}

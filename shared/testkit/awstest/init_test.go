@@ -1,4 +1,4 @@
-package rie_test
+package awstest_test
 
 import (
 	"bytes"
@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mrrt-auth/mrrt/infra/rie"
 	"github.com/mrrt-auth/mrrt/shared/runtime/local"
+	"github.com/mrrt-auth/mrrt/shared/testkit/awstest"
 )
 
 // badEnv has no function configuration at all.
@@ -27,7 +27,7 @@ func badEnv(t *testing.T) []string {
 
 func TestConfigurationErrorFailsTheInit(t *testing.T) {
 	emulator, boots := build(t)
-	for _, f := range rie.Functions {
+	for _, f := range awstest.Functions {
 		t.Run(string(f)+" logs one JSON error line and exits 1", func(t *testing.T) {
 			cmd := exec.Command(boots[f])
 			cmd.Env = badEnv(t)
@@ -55,7 +55,7 @@ func TestConfigurationErrorFailsTheInit(t *testing.T) {
 	}
 
 	t.Run("under the emulator the first invocation fails with Runtime.ExitError", func(t *testing.T) {
-		fn, err := rie.Start(context.Background(), emulator, boots[local.Token], badEnv(t))
+		fn, err := awstest.StartFunction(context.Background(), emulator, boots[local.Token], badEnv(t))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -76,7 +76,7 @@ func TestConfigurationErrorFailsTheInit(t *testing.T) {
 // configuration are fetched by the first request that needs them).
 func TestInitMakesNoAWSCalls(t *testing.T) {
 	_, boots := build(t)
-	for _, f := range rie.Functions {
+	for _, f := range awstest.Functions {
 		t.Run(string(f), func(t *testing.T) {
 			var awsCalls atomic.Int32
 			aws := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -95,7 +95,7 @@ func TestInitMakesNoAWSCalls(t *testing.T) {
 				}
 				<-r.Context().Done() // no event, ever
 			}))
-			env := rie.Config{
+			env := awstest.FunctionConfig{
 				Name: string(f), Table: "t", KeyID: "alias/signing", MACKeyID: "alias/mac", Issuer: "https://auth.example.com",
 				DynamoDB: "http://" + aws, KMS: "http://" + aws, HomeDir: t.TempDir(),
 			}.Env()
