@@ -76,13 +76,13 @@ func run(ctx context.Context, cfg config, logw io.Writer) ([]*report, error) {
 	defer os.RemoveAll(dir)
 
 	fmt.Fprintf(logw, "coldstart: building the bootstraps (linux/%s and linux/arm64)...\n", hostArch())
-	bootstraps, err := awstest.BuildBootstraps(ctx, root, dir, hostArch())
+	bootstraps, err := awstest.BuildBootstraps(ctx, root, dir, hostArch(), local.Functions)
 	if err != nil {
 		return nil, err
 	}
 	arm64 := bootstraps
 	if hostArch() != "arm64" {
-		if arm64, err = awstest.BuildBootstraps(ctx, root, dir, "arm64"); err != nil {
+		if arm64, err = awstest.BuildBootstraps(ctx, root, dir, "arm64", local.Functions); err != nil {
 			return nil, err
 		}
 	}

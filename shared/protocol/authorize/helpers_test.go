@@ -71,7 +71,13 @@ func withDefaultAudience(a string) option { return func(d *Deps) { d.DefaultAudi
 
 func newEnv(t *testing.T, opts ...option) *env {
 	t.Helper()
-	e := &env{t: t, store: faults.NewStore(memstore.New()), clock: oauthtest.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))}
+	return newEnvOn(t, memstore.New(), opts...)
+}
+
+// newEnvOn is newEnv on another (empty) store.
+func newEnvOn(t *testing.T, store oauth.Store, opts ...option) *env {
+	t.Helper()
+	e := &env{t: t, store: faults.NewStore(store), clock: oauthtest.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))}
 	seed(t, e.store)
 	var h http.Handler
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -10,7 +10,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/mrrt-auth/mrrt/shared/adapters/dynamostore"
+	"github.com/mrrt-auth/mrrt/shared/adapters/memstore"
+	"github.com/mrrt-auth/mrrt/shared/core/oauth"
+	"github.com/mrrt-auth/mrrt/shared/testkit/awstest"
 )
 
 // Brute-force limits under concurrency and per client address
@@ -63,18 +69,38 @@ func concurrentSignIns(t *testing.T, b *browser, page *response, n int, username
 	return statuses
 }
 
+// The reservation is one conditional write per attempt, so the limit holds
+// however the posts interleave: on the memory store and on the DynamoDB
+// store (moto, which the harness serialises request by request as
+// DynamoDB's per-item atomicity would).
 func TestLockoutHoldsUnderConcurrency(t *testing.T) {
-	// Enough password-check slots that only the throttle limits.
-	e := newEnv(t, func(d *Deps) { d.Login.Concurrency = 100 })
-	b := e.browser(t)
-	page := b.authorize(query().Encode())
-	got := concurrentSignIns(t, b, page, 100, func(int) string { return alice }, "wrong")
-	want := map[int]int{http.StatusUnauthorized: maxFailures, http.StatusTooManyRequests: 100 - maxFailures}
-	if d := cmp.Diff(want, got); d != "" {
-		t.Errorf("100 concurrent wrong passwords, statuses (-want +got):\n%s", d)
-	}
-	if r := b.loginAs(query(), alice, alicePW); r.status != http.StatusTooManyRequests {
-		t.Errorf("the right password after the burst: status %d, want 429", r.status)
+	for _, tc := range []struct {
+		name  string
+		store func(t *testing.T) oauth.Store
+	}{
+		{"on the memory store", func(*testing.T) oauth.Store { return memstore.New() }},
+		{"on the DynamoDB store", func(t *testing.T) oauth.Store {
+			api := dynamodb.NewFromConfig(awstest.Config(awstest.StartMoto(t)))
+			if err := dynamostore.CreateTable(t.Context(), api, "lockout"); err != nil {
+				t.Fatal(err)
+			}
+			return dynamostore.New(api, "lockout")
+		}},
+	} {
+		t.Run("100 concurrent wrong passwords lock the user after 5 "+tc.name, func(t *testing.T) {
+			// Enough password-check slots that only the throttle limits.
+			e := newEnvOn(t, tc.store(t), func(d *Deps) { d.Login.Concurrency = 100 })
+			b := e.browser(t)
+			page := b.authorize(query().Encode())
+			got := concurrentSignIns(t, b, page, 100, func(int) string { return alice }, "wrong")
+			want := map[int]int{http.StatusUnauthorized: maxFailures, http.StatusTooManyRequests: 100 - maxFailures}
+			if d := cmp.Diff(want, got); d != "" {
+				t.Errorf("100 concurrent wrong passwords, statuses (-want +got):\n%s", d)
+			}
+			if r := b.loginAs(query(), alice, alicePW); r.status != http.StatusTooManyRequests {
+				t.Errorf("the right password after the burst: status %d, want 429", r.status)
+			}
+		})
 	}
 }
 

@@ -17,8 +17,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
-
-	"github.com/mrrt-auth/mrrt/shared/runtime/local"
 )
 
 // Invoker runs one event; *Function is one.
@@ -31,19 +29,19 @@ const maxBody = 10 << 20
 
 // FrontDoor serves HTTP as the HTTP API of template.yaml does in front of
 // the functions: each request is routed by the router's patterns
-// (local.RoutesOf, which the template mirrors) to its function as a payload
+// (routesOf: local.RoutesOf, which the template mirrors) to its function as a payload
 // format 2.0 event, and the function's response is written back. As API
 // Gateway answers: 404 {"message":"Not Found"} for no route, 500
 // {"message":"Internal Server Error"} when the function fails, 413 for a
 // body over 10 MB. logger may be nil.
-func FrontDoor(fns map[local.Function]Invoker, logger *slog.Logger) http.Handler {
+func FrontDoor[F ~string](fns map[F]Invoker, routesOf func(F) []string, logger *slog.Logger) http.Handler {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	mux := http.NewServeMux()
 	for f, inv := range fns {
-		for _, pattern := range local.RoutesOf(f) {
-			mux.Handle(pattern, &route{pattern: pattern, fn: f, inv: inv, log: logger})
+		for _, pattern := range routesOf(f) {
+			mux.Handle(pattern, &route{pattern: pattern, fn: string(f), inv: inv, log: logger})
 		}
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -57,7 +55,7 @@ func FrontDoor(fns map[local.Function]Invoker, logger *slog.Logger) http.Handler
 
 type route struct {
 	pattern string
-	fn      local.Function
+	fn      string
 	inv     Invoker
 	log     *slog.Logger
 }

@@ -41,11 +41,11 @@ func frontDoor(t *testing.T) (*httptest.Server, map[local.Function]*fakeFunction
 	t.Helper()
 	fakes := map[local.Function]*fakeFunction{}
 	fns := map[local.Function]awstest.Invoker{}
-	for _, f := range awstest.Functions {
+	for _, f := range local.Functions {
 		fakes[f] = &fakeFunction{resp: events.APIGatewayV2HTTPResponse{StatusCode: 200}}
 		fns[f] = fakes[f]
 	}
-	srv := httptest.NewServer(awstest.FrontDoor(fns, nil))
+	srv := httptest.NewServer(awstest.FrontDoor(fns, local.RoutesOf, nil))
 	t.Cleanup(srv.Close)
 	return srv, fakes
 }

@@ -27,7 +27,7 @@ func badEnv(t *testing.T) []string {
 
 func TestConfigurationErrorFailsTheInit(t *testing.T) {
 	emulator, boots := build(t)
-	for _, f := range awstest.Functions {
+	for _, f := range local.Functions {
 		t.Run(string(f)+" logs one JSON error line and exits 1", func(t *testing.T) {
 			cmd := exec.Command(boots[f])
 			cmd.Env = badEnv(t)
@@ -76,7 +76,7 @@ func TestConfigurationErrorFailsTheInit(t *testing.T) {
 // configuration are fetched by the first request that needs them).
 func TestInitMakesNoAWSCalls(t *testing.T) {
 	_, boots := build(t)
-	for _, f := range awstest.Functions {
+	for _, f := range local.Functions {
 		t.Run(string(f), func(t *testing.T) {
 			var awsCalls atomic.Int32
 			aws := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

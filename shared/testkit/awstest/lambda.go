@@ -7,7 +7,7 @@
 // format 2.0) events to the functions, HTTP responses out.
 //
 //	emulator, _ := awstest.InstallEmulator(ctx, dir)
-//	boots, _ := awstest.BuildBootstraps(ctx, root, dir, runtime.GOARCH)
+//	boots, _ := awstest.BuildBootstraps(ctx, root, dir, runtime.GOARCH, local.Functions)
 //	fn, _ := awstest.StartFunction(ctx, emulator, boots[local.Token], env)
 //	defer fn.Stop()
 //	resp, _ := fn.Invoke(ctx, event) // an error if the function failed
@@ -21,16 +21,12 @@ import (
 	"os/exec"
 	"path/filepath"
 
-	"github.com/mrrt-auth/mrrt/shared/runtime/local"
 	"github.com/mrrt-auth/mrrt/shared/testkit/childproc"
 )
 
 // EmulatorPackage is the Runtime Interface Emulator, at a pinned version,
 // installed from the Go module proxy.
 const EmulatorPackage = "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d"
-
-// Functions are the three Lambda functions.
-var Functions = []local.Function{local.Authorize, local.Token, local.PolicyAdmin}
 
 // BuildFlags are the flags of the Makefile's LAMBDA_FLAGS: the bootstraps
 // talk to the Runtime API only (lambda.norpc) and carry no local paths.
@@ -52,7 +48,7 @@ func InstallEmulator(ctx context.Context, dir string) (string, error) {
 // BuildBootstraps builds the three functions of the module at root for
 // linux/goarch with BuildFlags, in one go command, into
 // dir/<goarch>/<function>/bootstrap, and returns their paths.
-func BuildBootstraps(ctx context.Context, root, dir, goarch string) (map[local.Function]string, error) {
+func BuildBootstraps[F ~string](ctx context.Context, root, dir, goarch string, functions []F) (map[F]string, error) {
 	out := filepath.Join(dir, goarch)
 	bin := filepath.Join(out, "bin")
 	if err := os.MkdirAll(bin, 0o755); err != nil {
@@ -60,7 +56,7 @@ func BuildBootstraps(ctx context.Context, root, dir, goarch string) (map[local.F
 	}
 	args := append([]string{"build"}, BuildFlags...)
 	args = append(args, "-o", bin+string(filepath.Separator))
-	for _, f := range Functions {
+	for _, f := range functions {
 		args = append(args, "./functions/"+string(f))
 	}
 	cmd := exec.CommandContext(ctx, childproc.GoCommand(), args...)
@@ -69,8 +65,8 @@ func BuildBootstraps(ctx context.Context, root, dir, goarch string) (map[local.F
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("awstest: build functions for linux/%s: %v\n%s", goarch, err, b)
 	}
-	paths := map[local.Function]string{}
-	for _, f := range Functions {
+	paths := map[F]string{}
+	for _, f := range functions {
 		p := filepath.Join(out, string(f), "bootstrap")
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			return nil, err

@@ -139,7 +139,7 @@ func TestFunctionsUnderTheEmulator(t *testing.T) {
 
 	t.Run("cold start of each function: init time and first-invoke latency", func(t *testing.T) {
 		first := map[local.Function]string{local.Authorize: "authorize-login-page.json", local.Token: "token-discovery.json", local.PolicyAdmin: "policy-admin-openapi.json"}
-		for _, f := range awstest.Functions {
+		for _, f := range local.Functions {
 			inv, err := s.fns[f].Invoke(ctx, readEvent(t, first[f]))
 			if err != nil {
 				t.Fatalf("%s: %v", f, err)
@@ -348,7 +348,7 @@ func TestFunctionsUnderTheEmulator(t *testing.T) {
 	})
 
 	t.Run("every line a function logged while serving a request carries the API Gateway request id", func(t *testing.T) {
-		for _, f := range awstest.Functions {
+		for _, f := range local.Functions {
 			served := 0
 			for _, l := range s.fns[f].JSONLines() {
 				if _, ok := l[lambdahttp.AttrAWSRequestID]; !ok {
@@ -383,7 +383,7 @@ func readEvent(t *testing.T, name string) []byte {
 
 // functionOf is the function whose router serves routeKey.
 func functionOf(routeKey string) local.Function {
-	for _, f := range awstest.Functions {
+	for _, f := range local.Functions {
 		if slices.Contains(local.RoutesOf(f), routeKey) {
 			return f
 		}

@@ -11,7 +11,6 @@ import (
 	"github.com/goccy/go-yaml"
 
 	"github.com/mrrt-auth/mrrt/shared/runtime/local"
-	"github.com/mrrt-auth/mrrt/shared/testkit/awstest"
 )
 
 // logicalIDs are the template's names of the functions.
@@ -114,7 +113,7 @@ func resourceKind(r string) string {
 // that is not granted would fail in AWS with AccessDenied. Granted actions
 // that were not used are only logged: these tests may not reach them.
 func (s *stack) checkLeastPrivilege(t *testing.T) {
-	for _, f := range awstest.Functions {
+	for _, f := range local.Functions {
 		granted := grants(t, f)
 		if len(granted) == 0 {
 			t.Errorf("%s: no policy statements in template.yaml", logicalIDs[f])

@@ -83,7 +83,9 @@ func build(t *testing.T) (string, map[local.Function]string) {
 		var wg sync.WaitGroup
 		var emuErr, bootErr error
 		wg.Go(func() { builds.emulator, emuErr = awstest.InstallEmulator(ctx, builds.dir) })
-		wg.Go(func() { builds.bootstrap, bootErr = awstest.BuildBootstraps(ctx, root, builds.dir, runtime.GOARCH) })
+		wg.Go(func() {
+			builds.bootstrap, bootErr = awstest.BuildBootstraps(ctx, root, builds.dir, runtime.GOARCH, local.Functions)
+		})
 		wg.Wait()
 		if builds.err = emuErr; builds.err == nil {
 			builds.err = bootErr
@@ -176,7 +178,7 @@ func startStack(t *testing.T) *stack {
 
 	var wg sync.WaitGroup
 	var mu sync.Mutex
-	for _, fn := range awstest.Functions {
+	for _, fn := range local.Functions {
 		rec := newAWSRecorder(t, ddbURL, kmsURL)
 		s.proxies[fn] = rec
 		env := awstest.FunctionConfig{
@@ -213,7 +215,7 @@ func startStack(t *testing.T) *stack {
 		invokers[fn] = f
 	}
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, nil))
-	srv := &http.Server{Handler: awstest.FrontDoor(invokers, logger), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: awstest.FrontDoor(invokers, local.RoutesOf, logger), ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	return s
