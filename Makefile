@@ -9,7 +9,8 @@ LAMBDA_FLAGS  = -tags lambda.norpc -trimpath -ldflags='-s -w -buildid='
 
 ## run: serve the whole API on ADDR (default 127.0.0.1:8080) with the seed in SEED_FILE
 run:
-	$(GO) run ./infra/devserver
+	@$(GO) build -o bin/devserver ./infra/devserver
+	@exec bin/devserver
 
 ## test: every test with the race detector (starts moto_server, local-kms, the Lambda emulator and Chromium itself), then short fuzz runs
 test: unit fuzz

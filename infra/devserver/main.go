@@ -1,11 +1,12 @@
 // Command devserver serves the whole API locally: the same handlers as the
 // three Lambda functions, on one router, with an in-memory store seeded from
-// a JSON file and a local signing key kept under DATA_DIR (so tokens survive
-// a restart). No AWS and no Docker needed.
+// a JSON file and local keys kept under DATA_DIR (so access tokens still
+// verify after a restart; refresh tokens, codes and sessions live in memory
+// and do not survive it). No AWS and no Docker needed.
 //
 // Environment: ADDR (default 127.0.0.1:8080), SEED_FILE (default
 // the embedded default, shared/runtime/seed/default.json), DATA_DIR (default .dev), ISSUER (default
-// http://ADDR), LOG_LEVEL (debug, info, warn), LOGIN_CONCURRENCY (password
+// http://ADDR), LOG_LEVEL (debug, info, warn, error), LOGIN_CONCURRENCY (password
 // checks at once; default the number of cores: more sign-ins answer 503).
 //
 // STORE=aws switches to the AWS adapters (DynamoDB store, KMS signer) against
@@ -58,13 +59,15 @@ func run(ctx context.Context, getenv func(string) string) error {
 	dataDir := env(getenv, "DATA_DIR", ".dev")
 	seedPath := getenv("SEED_FILE") // "" is the embedded default seed
 
-	level := slog.LevelInfo
-	_ = level.UnmarshalText([]byte(env(getenv, "LOG_LEVEL", "info")))
+	level, err := logLevel(env(getenv, "LOG_LEVEL", "info"))
+	if err != nil {
+		return err
+	}
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
 	var deps local.Deps
-	var err error
-	switch mode := env(getenv, "STORE", "memory"); mode {
+	mode := env(getenv, "STORE", "memory")
+	switch mode {
 	case "memory":
 		deps, err = memoryDeps(ctx, issuer, dataDir, seedPath, logger)
 	case "aws":
@@ -96,12 +99,39 @@ func run(ctx context.Context, getenv func(string) string) error {
 		defer cancel()
 		_ = srv.Shutdown(shutdown)
 	}()
-	logger.Info("listening", "issuer", issuer, "addr", ln.Addr().String(), "seed", seedName(seedPath), "data_dir", dataDir)
+	logger.Info("listening", listening(mode, issuer, ln.Addr().String(), seedPath, dataDir)...)
 	fmt.Fprintf(os.Stderr, "devserver: serving %s (discovery: %s/.well-known/openid-configuration)\n", issuer, issuer)
 	if err := srv.Serve(local.GuardListener(ln)); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	logger.Info("stopped")
 	return nil
+}
+
+// logLevel parses LOG_LEVEL; anything but the four names is refused, so a
+// typo does not silently leave the default.
+func logLevel(v string) (slog.Level, error) {
+	switch strings.ToLower(v) {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "info":
+		return slog.LevelInfo, nil
+	case "warn":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return 0, fmt.Errorf("LOG_LEVEL=%q: want debug, info, warn or error", v)
+}
+
+// listening is the start-up log line's attributes: the data directory only
+// where it is used (the memory mode keeps its keys there).
+func listening(mode, issuer, addr, seedPath, dataDir string) []any {
+	attrs := []any{"issuer", issuer, "addr", addr, "store", mode, "seed", seedName(seedPath)}
+	if mode == "memory" {
+		attrs = append(attrs, "data_dir", dataDir)
+	}
+	return attrs
 }
 
 // memoryDeps builds the embedded default: memory store loaded from the seed

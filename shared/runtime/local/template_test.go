@@ -322,8 +322,10 @@ func TestTemplateEnvironmentIsWhatAWSDepsReads(t *testing.T) {
 	if _, err := awsdeps.FromConfig(aws.Config{Region: "eu-west-1"}, getenv); err != nil {
 		t.Fatalf("the template's variables do not satisfy awsdeps: %v", err)
 	}
+	// Read by the AWS SDK itself, declared for `sam local --env-vars`.
+	sdkReads := map[string]bool{"AWS_ENDPOINT_URL": true}
 	for _, name := range slices.Sorted(maps.Keys(vars)) {
-		if !read[name] {
+		if !read[name] && !sdkReads[name] {
 			t.Errorf("template sets %s, which awsdeps never reads", name)
 		}
 	}
