@@ -2,6 +2,7 @@ package local_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/goccy/go-yaml"
 	"github.com/google/go-cmp/cmp"
 
@@ -36,6 +38,10 @@ var logicalIDs = map[local.Function]string{
 }
 
 type template struct {
+	Parameters map[string]struct {
+		Type           string `yaml:"Type"`
+		AllowedPattern string `yaml:"AllowedPattern"`
+	} `yaml:"Parameters"`
 	Globals struct {
 		Function struct {
 			Environment struct {
@@ -113,6 +119,9 @@ func TestTemplateRoutesMatchTheRouter(t *testing.T) {
 	inTemplate := map[string]string{}
 	for path, ops := range paths {
 		for method, op := range ops.(map[string]any) {
+			if method == "parameters" {
+				continue // the path's parameters, shared by its operations
+			}
 			ref, _ := get(op, "x-amazon-apigateway-integration", "$ref").(string)
 			name, ok := strings.CutPrefix(ref, "#/components/x-amazon-apigateway-integrations/")
 			if !ok {
@@ -157,20 +166,193 @@ func TestTemplateRoutesMatchTheRouter(t *testing.T) {
 		integrations, _ := get(body, "components", "x-amazon-apigateway-integrations").(map[string]any)
 		for _, f := range functions {
 			in := integrations[string(f)]
-			uri, _ := get(in, "uri").(string)
-			want := ":function:${AWS::StackName}-" + string(f) + "/invocations"
+			uri, uriID := sub(t, get(in, "uri"))
+			want := ":function:" + functionName(f) + "/invocations"
 			if !strings.HasSuffix(uri, want) {
 				t.Errorf("integration %s: uri %q does not end in %q", f, uri, want)
 			}
 			if get(in, "type") != "aws_proxy" || get(in, "payloadFormatVersion") != "2.0" {
 				t.Errorf("integration %s: want type aws_proxy and payload format 2.0, got %v", f, in)
 			}
-			fn := tpl.Resources[logicalIDs[f]]
-			if name := fn.Properties["FunctionName"]; name != "${AWS::StackName}-"+string(f) {
-				t.Errorf("%s: FunctionName = %v, want ${AWS::StackName}-%s (the integration names it)", logicalIDs[f], name, f)
+			name, nameID := sub(t, tpl.Resources[logicalIDs[f]].Properties["FunctionName"])
+			if name != functionName(f) || !cmp.Equal(nameID, uriID) {
+				t.Errorf("%s: FunctionName %q with %v, want %q with the integration's %v", logicalIDs[f], name, nameID, functionName(f), uriID)
 			}
 		}
 	})
+}
+
+// functionName is the name template.yaml gives function f, before
+// CloudFormation puts the stack id's first 8 hex digits for ${Id}.
+func functionName(f local.Function) string { return "mrrt-${Id}-" + string(f) }
+
+// stackIDPrefix is how the template computes ${Id}, as the decoder reads
+// !Select [0, !Split ["-", !Select [2, !Split ["/", !Ref AWS::StackId]]]].
+var stackIDPrefix = []any{uint64(0), []any{"-", []any{uint64(2), []any{"/", "AWS::StackId"}}}}
+
+// sub reads a !Sub [format, {Id: expression}] and checks the expression
+// is the stack id's prefix.
+func sub(t *testing.T, v any) (string, any) {
+	t.Helper()
+	l, ok := v.([]any)
+	if !ok || len(l) != 2 {
+		t.Errorf("want !Sub [format, {Id: ...}], got %#v", v)
+		return "", nil
+	}
+	format, _ := l[0].(string)
+	id := get(l[1], "Id")
+	if !cmp.Equal(id, stackIDPrefix) {
+		t.Errorf("%s: Id is %#v, want the stack id's first 8 hex digits %#v", format, id, stackIDPrefix)
+	}
+	return format, id
+}
+
+// Lambda limits a function name to 64 characters. Names made of the stack
+// name capped stack names at about 51 characters with no check; names made
+// of the stack id have a fixed length, and a stack created again gets new
+// names, so it never meets log groups an earlier stack left behind.
+func TestFunctionAndLogGroupNamesDoNotDependOnTheStackName(t *testing.T) {
+	tpl := readTemplate(t)
+	for _, f := range functions {
+		name, _ := sub(t, tpl.Resources[logicalIDs[f]].Properties["FunctionName"])
+		if n := len(strings.Replace(name, "${Id}", "0123abcd", 1)); n > 64 {
+			t.Errorf("%s: name %q is %d characters, over Lambda's 64", f, name, n)
+		}
+		group, ok := strings.CutSuffix(fmt.Sprint(get(tpl.Resources[logicalIDs[f]].Properties, "LoggingConfig", "LogGroup")), "")
+		lg := tpl.Resources[group]
+		if !ok || lg.Type != "AWS::Logs::LogGroup" {
+			t.Fatalf("%s: LoggingConfig.LogGroup %q is not a log group of the template", f, group)
+		}
+		if lgName, _ := sub(t, lg.Properties["LogGroupName"]); lgName != "/aws/lambda/"+name {
+			t.Errorf("%s: log group %q, want /aws/lambda/%s", f, lgName, name)
+		}
+	}
+	b, err := os.ReadFile("../../../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.Contains(line, "${AWS::StackName}-") && (strings.Contains(line, "FunctionName") || strings.Contains(line, "LogGroupName") || strings.Contains(line, ":function:")) {
+			t.Errorf("a function or log group name depends on the stack name: %s", strings.TrimSpace(line))
+		}
+	}
+}
+
+// Each function runs under a role of the template's own (not SAM's, which
+// attaches AWSLambdaBasicExecutionRole with log actions on "*"), and no
+// statement of it names "*": logs go to the function's own log group.
+func TestFunctionRolesNameNoWildcardResource(t *testing.T) {
+	tpl := readTemplate(t)
+	for _, f := range functions {
+		fn := tpl.Resources[logicalIDs[f]].Properties
+		roleRef, _ := fn["Role"].(string)
+		role, ok := strings.CutSuffix(roleRef, ".Arn")
+		if !ok || tpl.Resources[role].Type != "AWS::IAM::Role" {
+			t.Errorf("%s: Role %v is not !GetAtt <an AWS::IAM::Role of the template>.Arn", logicalIDs[f], fn["Role"])
+			continue
+		}
+		for _, k := range []string{"Policies", "ManagedPolicyArns", "PermissionsBoundary"} {
+			if fn[k] != nil {
+				t.Errorf("%s: %s next to Role (SAM would add to the role, or ignore it)", logicalIDs[f], k)
+			}
+		}
+		rp := tpl.Resources[role].Properties
+		if rp["ManagedPolicyArns"] != nil {
+			t.Errorf("%s: managed policies %v", role, rp["ManagedPolicyArns"])
+		}
+		logGroup := fmt.Sprint(get(fn, "LoggingConfig", "LogGroup"))
+		var logs bool
+		for _, st := range flatten(get(rp, "Policies")) {
+			for _, stmt := range flatten(get(st, "PolicyDocument", "Statement")) {
+				resources := flatten(get(stmt, "Resource"))
+				if len(resources) == 0 {
+					t.Errorf("%s: statement %v has no Resource", role, stmt)
+				}
+				for _, r := range resources {
+					if s := fmt.Sprint(r); s == "*" || strings.HasSuffix(s, ":*") || strings.Contains(s, "/*") {
+						t.Errorf("%s: statement %v grants on %q", role, get(stmt, "Sid"), s)
+					}
+				}
+				for _, a := range flatten(get(stmt, "Action")) {
+					if strings.HasPrefix(fmt.Sprint(a), "logs:") {
+						logs = true
+						if len(resources) != 1 || resources[0] != logGroup+".Arn" {
+							t.Errorf("%s: %v on %v, want only the function's own log group %s", role, a, resources, logGroup)
+						}
+					}
+				}
+			}
+		}
+		if !logs {
+			t.Errorf("%s: no log actions on the function's log group: the function could not log", role)
+		}
+	}
+}
+
+// flatten turns a statement list with conditional entries (!If [cond, a,
+// AWS::NoValue]) into its possible entries.
+func flatten(v any) []any {
+	switch v := v.(type) {
+	case nil:
+		return nil
+	case []any:
+		var out []any
+		for _, e := range v {
+			if s, ok := e.(string); ok && (s == "AWS::NoValue" || strings.HasPrefix(s, "Has") || strings.HasPrefix(s, "With")) {
+				continue // !If's condition name or its empty branch
+			}
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	return []any{v}
+}
+
+// Sample ARNs against the key parameters' AllowedPattern: what AWS issues
+// passes (single-Region and multi-Region keys, every partition), what ends
+// up as a useless IAM Resource (aliases, bare key ids) does not.
+// PreviousSigningKeyArns is a CommaDelimitedList: CloudFormation matches
+// its pattern against each value.
+func TestKeyARNParametersAcceptWhatAWSIssues(t *testing.T) {
+	tpl := readTemplate(t)
+	valid := []string{
+		"arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+		"arn:aws:kms:us-east-1:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab",
+		"arn:aws-cn:kms:cn-north-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+		"arn:aws-us-gov:kms:us-gov-west-1:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab",
+	}
+	invalid := []string{
+		"alias/mrrt-signing",
+		"arn:aws:kms:eu-west-1:123456789012:alias/mrrt-signing",
+		"1234abcd-12ab-34cd-56ef-1234567890ab",
+		"mrk-1234abcd12ab34cd56ef1234567890ab",
+		"arn:aws:kms:eu-west-1:12345:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+		"arn:aws:kms:eu-west-1:123456789012:key/mrk-1234",
+		"arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab ",
+		"arn:aws:s3:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+		"*",
+	}
+	for _, name := range []string{"SigningKeyArn", "PreviousSigningKeyArns"} {
+		p := tpl.Parameters[name]
+		if p.AllowedPattern == "" {
+			t.Errorf("%s has no AllowedPattern", name)
+			continue
+		}
+		re := regexp.MustCompile(p.AllowedPattern)
+		for _, v := range append(valid, "") { // "" is the default: no key
+			if !re.MatchString(v) {
+				t.Errorf("%s refuses %q", name, v)
+			}
+		}
+		for _, v := range invalid {
+			if re.MatchString(v) {
+				t.Errorf("%s accepts %q", name, v)
+			}
+		}
+	}
+	if typ := tpl.Parameters["PreviousSigningKeyArns"].Type; typ != "CommaDelimitedList" {
+		t.Errorf("PreviousSigningKeyArns is %s: its pattern applies to each value only on a CommaDelimitedList", typ)
+	}
 }
 
 func TestTemplateRouteConversion(t *testing.T) {
@@ -360,5 +542,26 @@ func TestMakefileBuildsEveryFunction(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The HttpApi's body is imported with FailOnWarnings, so it must be valid
+// OpenAPI 3: every operation answers, every path parameter is declared.
+func TestTemplateAPIBodyIsValidOpenAPI(t *testing.T) {
+	tpl := readTemplate(t)
+	api := tpl.Resources["HttpApi"].Properties
+	if api["FailOnWarnings"] != true {
+		t.Errorf("HttpApi: FailOnWarnings = %v, want true", api["FailOnWarnings"])
+	}
+	body, err := json.Marshal(api["DefinitionBody"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := openapi3.NewLoader().LoadFromData(body)
+	if err != nil {
+		t.Fatalf("DefinitionBody: %v", err)
+	}
+	if err := doc.Validate(t.Context()); err != nil {
+		t.Errorf("DefinitionBody is not valid OpenAPI 3: %v", err)
 	}
 }

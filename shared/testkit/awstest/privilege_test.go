@@ -20,10 +20,10 @@ var logicalIDs = map[local.Function]string{
 	local.PolicyAdmin: "PolicyAdminFunction",
 }
 
-// grants reads a function's policy statements from template.yaml as
-// action -> resource kinds ("table", "index/GSI1", "signing", "mac",
-// "previous"). CloudFormation tags are dropped by the decoder; their
-// values name the resources.
+// grants reads the policy statements of a function's role from
+// template.yaml as action -> resource kinds ("table", "index/GSI1",
+// "signing", "mac", "previous", "logs"). CloudFormation tags are dropped by
+// the decoder; their values name the resources.
 func grants(t *testing.T, f local.Function) map[string][]string {
 	t.Helper()
 	b, err := os.ReadFile("../../../template.yaml")
@@ -33,8 +33,11 @@ func grants(t *testing.T, f local.Function) map[string][]string {
 	var tpl struct {
 		Resources map[string]struct {
 			Properties struct {
+				Role     string `yaml:"Role"` // !GetAtt <X>Role.Arn
 				Policies []struct {
-					Statement []any `yaml:"Statement"`
+					PolicyDocument struct {
+						Statement []any `yaml:"Statement"`
+					} `yaml:"PolicyDocument"`
 				} `yaml:"Policies"`
 			} `yaml:"Properties"`
 		} `yaml:"Resources"`
@@ -42,9 +45,13 @@ func grants(t *testing.T, f local.Function) map[string][]string {
 	if err := yaml.Unmarshal(b, &tpl); err != nil {
 		t.Fatal(err)
 	}
+	role, ok := strings.CutSuffix(tpl.Resources[logicalIDs[f]].Properties.Role, ".Arn")
+	if !ok {
+		t.Fatalf("%s: no Role in template.yaml", logicalIDs[f])
+	}
 	out := map[string][]string{}
-	for _, p := range tpl.Resources[logicalIDs[f]].Properties.Policies {
-		for _, st := range p.Statement {
+	for _, p := range tpl.Resources[role].Properties.Policies {
+		for _, st := range p.PolicyDocument.Statement {
 			// A conditional statement (!If [cond, statement, AWS::NoValue])
 			// counts as granted.
 			for _, m := range statements(st) {
@@ -98,6 +105,8 @@ func resourceKind(r string) string {
 		return "table"
 	case strings.HasPrefix(r, "${Table.Arn}/index/"):
 		return strings.TrimPrefix(r, "${Table.Arn}/")
+	case strings.HasSuffix(r, "LogGroup.Arn"):
+		return "logs"
 	case r == "RefreshTokenMacKey.Arn":
 		return "mac"
 	case r == "PreviousSigningKeyArns":
