@@ -35,7 +35,11 @@ var (
 			TokenLifetime: 86400, IdleTokenLifetime: 3600, InfiniteTokenLifetime: true, InfiniteIdleTokenLifetime: true,
 			Policies: []oauth.Policy{{Audience: "https://billing.example.com", Scope: []string{"read:billing"}}},
 		},
-		SecretHash: "secret-hash",
+		SecretHash:     "secret-hash",
+		AllowedOrigins: []string{"https://app.example.com"}, WebOrigins: []string{"http://localhost:3000"},
+		AllowedLogoutURLs: []string{"https://app.example.com/bye"}, Description: "An app", LogoURI: "https://app.example.com/logo.png",
+		InitiateLoginURI: "https://app.example.com/login", CrossOriginAuthentication: true, OIDCConformant: true, SSODisabled: true,
+		JWTConfiguration: &oauth.JWTConfiguration{Alg: oauth.AlgRS256},
 	}
 	fullAPI = &oauth.ResourceServer{
 		ID: "api-1", Identifier: "https://api.example.com", Name: "API",
@@ -46,6 +50,8 @@ var (
 	fullUser  = &oauth.User{
 		UserID: "auth0|1", Email: "Demo@Example.com", Name: "Demo", Blocked: true,
 		PasswordHash: "$argon2id$hash", CreatedAt: itemTime,
+		EmailVerified: true, Nickname: "demo", GivenName: "De", FamilyName: "Mo", Picture: "https://example.com/p.png",
+		UpdatedAt: itemTime.Add(time.Minute),
 	}
 	fullCode = &oauth.AuthCode{
 		Hash: "code-hash", ClientID: "client-1", RedirectURI: "https://app.example.com/cb", CodeChallenge: "challenge",

@@ -26,6 +26,18 @@ const (
 	clientAuthMethod   = "token_endpoint_auth_method"
 	clientRefreshToken = "refresh_token" // a map of the rt* attributes
 	attrSecret         = "sh"            // Client.SecretHash
+	// Auth0 application fields, each absent when empty or false.
+	clientAllowedOrigins = "allowed_origins"
+	clientWebOrigins     = "web_origins"
+	clientLogoutURLs     = "allowed_logout_urls"
+	clientDescription    = "description"
+	clientLogoURI        = "logo_uri"
+	clientInitiateLogin  = "initiate_login_uri"
+	clientCrossOrigin    = "cross_origin_authentication"
+	clientOIDCConformant = "oidc_conformant"
+	clientSSODisabled    = "sso_disabled"
+	clientJWTConfig      = "jwt_configuration" // a map: jwtAlg
+	jwtAlg               = "alg"
 
 	rtRotation     = "rotation_type"
 	rtExpiration   = "expiration_type"
@@ -63,11 +75,18 @@ const (
 
 // User attributes.
 const (
-	userID        = "user_id"
-	userEmail     = "email"
-	userName      = "name" // absent when empty
-	userBlocked   = "blocked"
-	userCreatedAt = "created_at" // RFC 3339 text, unlike the epoch milliseconds of other items
+	userID      = "user_id"
+	userEmail   = "email"
+	userName    = "name" // absent when empty
+	userBlocked = "blocked"
+	// Standard claims, each absent when empty or false.
+	userEmailVerified = "email_verified"
+	userNickname      = "nickname"
+	userGivenName     = "given_name"
+	userFamilyName    = "family_name"
+	userPicture       = "picture"
+	userUpdatedAt     = "updated_at" // RFC 3339 text, like created_at
+	userCreatedAt     = "created_at" // RFC 3339 text, unlike the epoch milliseconds of other items
 )
 
 func clientRecord(c *oauth.Client) item {
@@ -103,19 +122,59 @@ func clientRecord(c *oauth.Client) item {
 	}
 	it.setM(clientRefreshToken, rt)
 	it.setS(attrSecret, c.SecretHash)
+	it.setL(clientAllowedOrigins, nilIfEmpty(c.AllowedOrigins))
+	it.setL(clientWebOrigins, nilIfEmpty(c.WebOrigins))
+	it.setL(clientLogoutURLs, nilIfEmpty(c.AllowedLogoutURLs))
+	it.setS(clientDescription, c.Description)
+	it.setS(clientLogoURI, c.LogoURI)
+	it.setS(clientInitiateLogin, c.InitiateLoginURI)
+	it.setTrue(clientCrossOrigin, c.CrossOriginAuthentication)
+	it.setTrue(clientOIDCConformant, c.OIDCConformant)
+	it.setTrue(clientSSODisabled, c.SSODisabled)
+	if alg := c.IDTokenAlg(); alg != "" {
+		jc := item{}
+		jc.setS(jwtAlg, alg)
+		it.setM(clientJWTConfig, jc)
+	}
 	return it
+}
+
+// setTrue stores a flag only when it is set.
+func (it item) setTrue(name string, v bool) {
+	if v {
+		it.setB(name, true)
+	}
+}
+
+func nilIfEmpty(v []string) []string {
+	if len(v) == 0 {
+		return nil
+	}
+	return v
 }
 
 func clientFromRecord(it item) *oauth.Client {
 	c := &oauth.Client{
-		ClientID:                it.s(clientID),
-		Name:                    it.s(clientName),
-		AppType:                 it.s(clientAppType),
-		IsFirstParty:            it.b(clientFirstParty),
-		Callbacks:               it.l(clientCallbacks),
-		GrantTypes:              it.l(clientGrantTypes),
-		TokenEndpointAuthMethod: it.s(clientAuthMethod),
-		SecretHash:              it.s(attrSecret),
+		ClientID:                  it.s(clientID),
+		Name:                      it.s(clientName),
+		AppType:                   it.s(clientAppType),
+		IsFirstParty:              it.b(clientFirstParty),
+		Callbacks:                 it.l(clientCallbacks),
+		GrantTypes:                it.l(clientGrantTypes),
+		TokenEndpointAuthMethod:   it.s(clientAuthMethod),
+		SecretHash:                it.s(attrSecret),
+		AllowedOrigins:            it.l(clientAllowedOrigins),
+		WebOrigins:                it.l(clientWebOrigins),
+		AllowedLogoutURLs:         it.l(clientLogoutURLs),
+		Description:               it.s(clientDescription),
+		LogoURI:                   it.s(clientLogoURI),
+		InitiateLoginURI:          it.s(clientInitiateLogin),
+		CrossOriginAuthentication: it.b(clientCrossOrigin),
+		OIDCConformant:            it.b(clientOIDCConformant),
+		SSODisabled:               it.b(clientSSODisabled),
+	}
+	if alg := it.m(clientJWTConfig).s(jwtAlg); alg != "" {
+		c.JWTConfiguration = &oauth.JWTConfiguration{Alg: alg}
 	}
 	rt := it.m(clientRefreshToken)
 	c.RefreshToken = oauth.RefreshTokenConfig{
@@ -198,6 +257,14 @@ func userRecord(u *oauth.User) item {
 	it.setS(userName, u.Name)
 	it.setB(userBlocked, u.Blocked)
 	it.setS(userCreatedAt, u.CreatedAt.Format(time.RFC3339Nano))
+	it.setTrue(userEmailVerified, u.EmailVerified)
+	it.setS(userNickname, u.Nickname)
+	it.setS(userGivenName, u.GivenName)
+	it.setS(userFamilyName, u.FamilyName)
+	it.setS(userPicture, u.Picture)
+	if !u.UpdatedAt.IsZero() {
+		it.setS(userUpdatedAt, u.UpdatedAt.Format(time.RFC3339Nano))
+	}
 	it.setS(attrPassword, u.PasswordHash)
 	it.setS(attrEmailKey, emailKey(u.Email))
 	return it
@@ -205,18 +272,28 @@ func userRecord(u *oauth.User) item {
 
 func userFromRecord(it item) (*oauth.User, error) {
 	u := &oauth.User{
-		UserID:       it.s(userID),
-		Email:        it.s(userEmail),
-		Name:         it.s(userName),
-		Blocked:      it.b(userBlocked),
-		PasswordHash: it.s(attrPassword),
+		UserID:        it.s(userID),
+		Email:         it.s(userEmail),
+		Name:          it.s(userName),
+		Blocked:       it.b(userBlocked),
+		PasswordHash:  it.s(attrPassword),
+		EmailVerified: it.b(userEmailVerified),
+		Nickname:      it.s(userNickname),
+		GivenName:     it.s(userGivenName),
+		FamilyName:    it.s(userFamilyName),
+		Picture:       it.s(userPicture),
 	}
-	if v := it.s(userCreatedAt); v != "" {
-		t, err := time.Parse(time.RFC3339Nano, v)
-		if err != nil {
-			return nil, err
+	for _, f := range []struct {
+		attr string
+		dst  *time.Time
+	}{{userCreatedAt, &u.CreatedAt}, {userUpdatedAt, &u.UpdatedAt}} {
+		if v := it.s(f.attr); v != "" {
+			t, err := time.Parse(time.RFC3339Nano, v)
+			if err != nil {
+				return nil, err
+			}
+			*f.dst = t
 		}
-		u.CreatedAt = t
 	}
 	return u, nil
 }

@@ -10,6 +10,13 @@ func (c *Client) Clone() *Client {
 	out := *c
 	out.Callbacks = slices.Clone(c.Callbacks)
 	out.GrantTypes = slices.Clone(c.GrantTypes)
+	out.AllowedOrigins = slices.Clone(c.AllowedOrigins)
+	out.WebOrigins = slices.Clone(c.WebOrigins)
+	out.AllowedLogoutURLs = slices.Clone(c.AllowedLogoutURLs)
+	if c.JWTConfiguration != nil {
+		jc := *c.JWTConfiguration
+		out.JWTConfiguration = &jc
+	}
 	out.RefreshToken.Policies = slices.Clone(c.RefreshToken.Policies)
 	for i := range out.RefreshToken.Policies {
 		out.RefreshToken.Policies[i].Scope = slices.Clone(out.RefreshToken.Policies[i].Scope)

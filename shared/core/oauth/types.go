@@ -126,9 +126,53 @@ type Client struct {
 	GrantTypes              []string           `json:"grant_types"`
 	TokenEndpointAuthMethod string             `json:"token_endpoint_auth_method"`
 	RefreshToken            RefreshTokenConfig `json:"refresh_token"`
+	// AllowedOrigins and WebOrigins (Auth0's "Allowed Origins (CORS)" and
+	// "Allowed Web Origins"): when either lists origins, only those get
+	// CORS answers from the token and revocation endpoints for requests
+	// naming this client. Empty: any origin (those endpoints use no cookies).
+	AllowedOrigins []string `json:"allowed_origins,omitempty"`
+	WebOrigins     []string `json:"web_origins,omitempty"`
+	// AllowedLogoutURLs are where /v2/logout and /oidc/logout may send the
+	// browser after ending the session (exact match).
+	AllowedLogoutURLs []string `json:"allowed_logout_urls,omitempty"`
+	// Auth0 application fields stored as given: descriptive ones, and
+	// flags whose Auth0 meaning this server always has (OIDC-conformant,
+	// no cross-origin authentication: the login page is its own).
+	Description               string            `json:"description,omitempty"`
+	LogoURI                   string            `json:"logo_uri,omitempty"`
+	InitiateLoginURI          string            `json:"initiate_login_uri,omitempty"`
+	CrossOriginAuthentication bool              `json:"cross_origin_authentication,omitempty"`
+	OIDCConformant            bool              `json:"oidc_conformant,omitempty"`
+	SSODisabled               bool              `json:"sso_disabled,omitempty"`
+	JWTConfiguration          *JWTConfiguration `json:"jwt_configuration,omitempty"`
 	// SecretHash is HashToken(client_secret); empty for public clients.
 	// Never serialized to clients of the admin API.
 	SecretHash string `json:"-"`
+}
+
+// JWTConfiguration is Auth0's jwt_configuration: Alg is the ID tokens'
+// signing algorithm (RS256, the default, or ES256).
+type JWTConfiguration struct {
+	Alg string `json:"alg,omitempty"`
+}
+
+// IDTokenAlg is the algorithm of the client's ID tokens; "" is the
+// signer's default.
+func (c *Client) IDTokenAlg() string {
+	if c.JWTConfiguration == nil {
+		return ""
+	}
+	return c.JWTConfiguration.Alg
+}
+
+// AllowsOrigin reports whether the token endpoints may answer a browser
+// request from origin naming this client: any origin when the client
+// lists none, else only a listed one (exact match, as Auth0 compares).
+func (c *Client) AllowsOrigin(origin string) bool {
+	if len(c.AllowedOrigins) == 0 && len(c.WebOrigins) == 0 {
+		return true
+	}
+	return slices.Contains(c.AllowedOrigins, origin) || slices.Contains(c.WebOrigins, origin)
 }
 
 // IsPublic reports whether the client authenticates with no secret.
@@ -153,13 +197,20 @@ type ClientGrant struct {
 
 // User is an end user who signs in on the login page.
 type User struct {
-	UserID  string `json:"user_id"`
-	Email   string `json:"email"`
-	Name    string `json:"name,omitempty"`
-	Blocked bool   `json:"blocked"`
+	UserID        string `json:"user_id"`
+	Email         string `json:"email"`
+	EmailVerified bool   `json:"email_verified"`
+	Name          string `json:"name,omitempty"`
+	Nickname      string `json:"nickname,omitempty"`
+	GivenName     string `json:"given_name,omitempty"`
+	FamilyName    string `json:"family_name,omitempty"`
+	Picture       string `json:"picture,omitempty"`
+	Blocked       bool   `json:"blocked"`
 	// PasswordHash is an argon2id PHC string; never serialized.
 	PasswordHash string    `json:"-"`
 	CreatedAt    time.Time `json:"created_at"`
+	// UpdatedAt is when the profile last changed; zero reads as CreatedAt.
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
 }
 
 // AuthCode is an authorization code, stored under Hash = HashToken(code).

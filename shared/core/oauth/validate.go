@@ -94,12 +94,25 @@ type URLKind int
 const (
 	// CallbackURL is a redirect URI: compared by exact string match at
 	// /authorize (RFC 9700 §4.1.1), so no wildcards, no fragment (RFC 6749
-	// §3.1.2), https or loopback http for native apps (RFC 8252 §7.3).
+	// §3.1.2), https, or http on a local development host.
 	CallbackURL URLKind = iota
+	// LogoutURL is where logout may send the browser: exact match, like a
+	// callback.
+	LogoutURL
+	// OriginURL is a web origin (RFC 6454): scheme, host and port only.
+	OriginURL
 )
 
+// IsLocalDevHost reports whether host is one a developer's machine serves:
+// localhost and the loopback addresses. http is allowed for these, by
+// exact match, for every application type, as Auth0 allows it; any-port
+// matching stays for native apps only (RFC 8252 §7.3).
+func IsLocalDevHost(host string) bool {
+	return host == "localhost" || host == "127.0.0.1" || host == "::1"
+}
+
 // CheckURL enforces the rules of a registered URL of kind for an
-// application of appType.
+// application of appType (its any-port rule lives at /authorize).
 func CheckURL(field, raw string, kind URLKind, appType string) error {
 	if len(raw) > MaxURLLen {
 		return fieldError(field, "must have at most %d characters", MaxURLLen)
@@ -117,19 +130,19 @@ func CheckURL(field, raw string, kind URLKind, appType string) error {
 	if u.User != nil {
 		return fieldError(field, "must not contain user information")
 	}
+	if kind == OriginURL && (u.Path != "" || u.RawQuery != "" || u.ForceQuery) {
+		return fieldError(field, "must be an origin: scheme, host and port only, no path")
+	}
 	switch u.Scheme {
 	case "https":
 		return nil
 	case "http":
-		if h := u.Hostname(); h != "127.0.0.1" && h != "::1" {
-			return fieldError(field, "must use https (http only for the loopback addresses 127.0.0.1 and [::1])")
-		}
-		if appType != AppTypeNative {
-			return fieldError(field, "loopback http redirect URIs are allowed only for native apps")
+		if !IsLocalDevHost(u.Hostname()) {
+			return fieldError(field, "must use https (http only for localhost, 127.0.0.1 and [::1])")
 		}
 		return nil
 	}
-	return fieldError(field, "must use https (or loopback http for native apps)")
+	return fieldError(field, "must use https (or http for localhost, 127.0.0.1 and [::1])")
 }
 
 // CheckURLList checks a list of registered URLs of one kind: at most
@@ -352,10 +365,43 @@ func ValidateClient(c *Client, adminAudience string) error {
 	if err := CheckURLList("callbacks", c.Callbacks, CallbackURL, c.AppType); err != nil {
 		return err
 	}
+	if err := CheckURLList("allowed_logout_urls", c.AllowedLogoutURLs, LogoutURL, c.AppType); err != nil {
+		return err
+	}
+	if err := CheckURLList("allowed_origins", c.AllowedOrigins, OriginURL, c.AppType); err != nil {
+		return err
+	}
+	if err := CheckURLList("web_origins", c.WebOrigins, OriginURL, c.AppType); err != nil {
+		return err
+	}
+	if err := validateAuth0Fields(c); err != nil {
+		return err
+	}
 	if err := validateRefreshConfig(c); err != nil {
 		return err
 	}
 	return validatePolicyShape(c, adminAudience)
+}
+
+// validateAuth0Fields checks the descriptive Auth0 application fields.
+func validateAuth0Fields(c *Client) error {
+	if n := len([]rune(c.Description)); n > 140 || strings.ContainsFunc(c.Description, isControl) {
+		return fieldError("description", "must have at most 140 characters and no control characters")
+	}
+	for _, f := range []struct{ name, v string }{{"logo_uri", c.LogoURI}, {"initiate_login_uri", c.InitiateLoginURI}} {
+		if f.v == "" {
+			continue
+		}
+		if u, err := url.Parse(f.v); err != nil || u.Scheme != "https" || u.Host == "" || len(f.v) > MaxURLLen || strings.ContainsFunc(f.v, isSpaceOrControl) {
+			return fieldError(f.name, "must be an absolute https URL")
+		}
+	}
+	if c.JWTConfiguration != nil {
+		if err := oneOf("jwt_configuration.alg", c.JWTConfiguration.Alg, AlgRS256, AlgES256); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 const rt = "refresh_token."

@@ -18,6 +18,32 @@ type clientBody struct {
 	GrantTypes              opt[[]string]         `json:"grant_types"`
 	TokenEndpointAuthMethod opt[string]           `json:"token_endpoint_auth_method"`
 	RefreshToken            opt[refreshTokenBody] `json:"refresh_token"`
+	// Auth0 application fields (oauth.Client documents each).
+	AllowedOrigins            opt[[]string]             `json:"allowed_origins"`
+	WebOrigins                opt[[]string]             `json:"web_origins"`
+	AllowedLogoutURLs         opt[[]string]             `json:"allowed_logout_urls"`
+	Description               opt[string]               `json:"description"`
+	LogoURI                   opt[string]               `json:"logo_uri"`
+	InitiateLoginURI          opt[string]               `json:"initiate_login_uri"`
+	CrossOriginAuthentication opt[bool]                 `json:"cross_origin_authentication"`
+	OIDCConformant            opt[bool]                 `json:"oidc_conformant"`
+	SSODisabled               opt[bool]                 `json:"sso_disabled"`
+	JWTConfiguration          opt[jwtConfigurationBody] `json:"jwt_configuration"`
+}
+
+// jwtConfigurationBody is the part of Auth0's jwt_configuration that has a
+// meaning here.
+type jwtConfigurationBody struct {
+	Alg opt[string] `json:"alg"`
+}
+
+// setFrom writes a present member onto *dst.
+func setFrom[T any](dst *T, o opt[T], field string) error {
+	v, ok, err := o.value(field)
+	if ok {
+		*dst = v
+	}
+	return err
 }
 
 // clientView is a client on the wire: never the secret hash, the secret only
@@ -72,6 +98,30 @@ func (b *clientBody) apply(c *oauth.Client, create bool) error {
 		return err
 	} else if ok {
 		c.TokenEndpointAuthMethod = v
+	}
+	for _, err := range []error{
+		setFrom(&c.AllowedOrigins, b.AllowedOrigins, "allowed_origins"),
+		setFrom(&c.WebOrigins, b.WebOrigins, "web_origins"),
+		setFrom(&c.AllowedLogoutURLs, b.AllowedLogoutURLs, "allowed_logout_urls"),
+		setFrom(&c.Description, b.Description, "description"),
+		setFrom(&c.LogoURI, b.LogoURI, "logo_uri"),
+		setFrom(&c.InitiateLoginURI, b.InitiateLoginURI, "initiate_login_uri"),
+		setFrom(&c.CrossOriginAuthentication, b.CrossOriginAuthentication, "cross_origin_authentication"),
+		setFrom(&c.OIDCConformant, b.OIDCConformant, "oidc_conformant"),
+		setFrom(&c.SSODisabled, b.SSODisabled, "sso_disabled"),
+	} {
+		if err != nil {
+			return err
+		}
+	}
+	if jc, ok, err := b.JWTConfiguration.value("jwt_configuration"); err != nil {
+		return err
+	} else if ok {
+		alg, _, err := jc.Alg.value("jwt_configuration.alg")
+		if err != nil {
+			return err
+		}
+		c.JWTConfiguration = &oauth.JWTConfiguration{Alg: alg}
 	}
 	if create {
 		refresh := c.RefreshToken

@@ -32,7 +32,7 @@ func TestBodyRules(t *testing.T) {
 		{"an array body is refused", nil, `[]`, 400, "invalid_body", "body: must be an object"},
 		{"a null body is refused", nil, `null`, 400, "invalid_body", "body: must not be null"},
 		{"trailing data is refused", nil, `{"name":"x"} {}`, 400, "invalid_body", "after the JSON value"},
-		{"an unknown member is refused", nil, `{"name":"x","logo_uri":"https://x"}`, 400, "invalid_body", "logo_uri: unknown field"},
+		{"an unknown member is refused", nil, `{"name":"x","custom_login_page":"<html>"}`, 400, "invalid_body", "custom_login_page: unknown field"},
 		{"an unknown nested member is refused", nil, `{"refresh_token":{"rotation_type":"rotating","type":"rotating"}}`, 400, "invalid_body", "refresh_token.type: unknown field"},
 		{"an unknown member of a policy is refused", nil, `{"refresh_token":{"policies":[{"audience":"` + apiData + `","scope":["read:data"],"extra":1}]}}`, 400, "invalid_body", "refresh_token.policies[0].extra: unknown field"},
 		{"a member in the wrong case is refused", nil, `{"Name":"x"}`, 400, "invalid_body", "Name: unknown field"},

@@ -20,6 +20,12 @@ type userBody struct {
 	Name       opt[string] `json:"name"`
 	Blocked    opt[bool]   `json:"blocked"`
 	Connection opt[string] `json:"connection"`
+	// OIDC standard claims (Auth0's user fields).
+	EmailVerified opt[bool]   `json:"email_verified"`
+	Nickname      opt[string] `json:"nickname"`
+	GivenName     opt[string] `json:"given_name"`
+	FamilyName    opt[string] `json:"family_name"`
+	Picture       opt[string] `json:"picture"`
 }
 
 // apply writes the members present in b onto u, hashing a new password.
@@ -57,6 +63,21 @@ func (a *api) applyUser(b *userBody, u *oauth.User, create bool) error {
 		return err
 	} else if ok {
 		u.Blocked = v
+	}
+	for _, f := range []struct {
+		dst   *string
+		o     opt[string]
+		field string
+	}{{&u.Nickname, b.Nickname, "nickname"}, {&u.GivenName, b.GivenName, "given_name"}, {&u.FamilyName, b.FamilyName, "family_name"}, {&u.Picture, b.Picture, "picture"}} {
+		if err := setFrom(f.dst, f.o, f.field); err != nil {
+			return err
+		}
+		if err := oauth.CheckUserName(f.field, *f.dst); *f.dst != "" && err != nil {
+			return checked(err)
+		}
+	}
+	if err := setFrom(&u.EmailVerified, b.EmailVerified, "email_verified"); err != nil {
+		return err
 	}
 	if v, ok, err := b.Password.value("password"); err != nil {
 		return err
@@ -101,6 +122,7 @@ func (a *api) createUser(w http.ResponseWriter, r *http.Request) error {
 	}
 	u.UserID = "auth0|" + id
 	u.CreatedAt = a.d.Now().UTC()
+	u.UpdatedAt = u.CreatedAt
 	if err := a.d.Store.CreateUser(r.Context(), u); err != nil {
 		if errors.Is(err, oauth.ErrAlreadyExists) {
 			return conflict("a user with this email already exists")
@@ -146,8 +168,12 @@ func (a *api) updateUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	before := *u
 	if err := a.applyUser(&b, u, false); err != nil {
 		return err
+	}
+	if *u != before {
+		u.UpdatedAt = a.d.Now().UTC()
 	}
 	if b.Blocked.Set && u.Blocked {
 		if err := a.blockTokens(ctx, u.UserID, "user blocked"); err != nil {

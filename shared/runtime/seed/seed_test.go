@@ -93,7 +93,7 @@ func TestParseRefusesBadInput(t *testing.T) {
 			[]string{`clients[0] "web"`, "client_secret"}},
 		{"bad app type is named", `{"clients":[{"client_id":"w","name":"W","app_type":"desktop","token_endpoint_auth_method":"none"}]}`, []string{"app_type"}},
 		{"wildcard callback is refused", `{"clients":[{"client_id":"w","name":"W","app_type":"spa","token_endpoint_auth_method":"none","callbacks":["https://*.example.com/cb"]}]}`, []string{"wildcard"}},
-		{"loopback http callback is for native apps only", `{"clients":[{"client_id":"w","name":"W","app_type":"spa","token_endpoint_auth_method":"none","callbacks":["http://127.0.0.1:3000/cb"]}]}`, []string{"allowed only for native apps"}},
+		{"http callback off the local development hosts", `{"clients":[{"client_id":"w","name":"W","app_type":"spa","token_endpoint_auth_method":"none","callbacks":["http://app.example.com/cb"]}]}`, []string{"http only for localhost"}},
 		{"policy naming an unknown API is refused", `{"resource_servers":[` + api + `],"clients":[{"client_id":"w","name":"W","app_type":"spa","is_first_party":true,"token_endpoint_auth_method":"none","refresh_token":{"rotation_type":"rotating","expiration_type":"expiring","policies":[{"audience":"https://nope.example","scope":["x"]}]}}]}`,
 			[]string{`policies[0]`, "https://nope.example"}},
 		{"policy scope not defined on the API is refused", `{"resource_servers":[` + api + `],"clients":[{"client_id":"w","name":"W","app_type":"spa","is_first_party":true,"token_endpoint_auth_method":"none","refresh_token":{"rotation_type":"rotating","expiration_type":"expiring","policies":[{"audience":"https://a.example","scope":["write:a"]}]}}]}`,

@@ -82,6 +82,11 @@ func ClientValidationCases(adminAudience string) []ValidationCase {
 			m["app_type"] = "native"
 			m["callbacks"] = []any{"http://127.0.0.1:7777/callback"}
 		}), ""},
+		{"an SPA may use a localhost http callback, logout URL and origin (local development)", spa(func(m map[string]any) {
+			m["callbacks"] = []any{"http://localhost:3000/callback"}
+			m["allowed_logout_urls"] = []any{"http://localhost:3000/"}
+			m["web_origins"] = []any{"http://localhost:3000"}
+		}), ""},
 		{"an SPA with an MRRT policy is accepted", spa(func(m map[string]any) {
 			rt(m)["policies"] = []any{policy(CaseAPI, "read:a")}
 		}), ""},
@@ -105,7 +110,7 @@ func ClientValidationCases(adminAudience string) []ValidationCase {
 		{"a callback with a control character is refused", spa(func(m map[string]any) { m["callbacks"] = []any{"https://app.example.com/c\tb"} }), "callbacks[0]"},
 		{"a relative callback is refused", spa(func(m map[string]any) { m["callbacks"] = []any{"/callback"} }), "callbacks[0]"},
 		{"an http callback off loopback is refused", spa(func(m map[string]any) { m["callbacks"] = []any{"http://app.example.com/cb"} }), "callbacks[0]"},
-		{"a loopback http callback is refused for an SPA", spa(func(m map[string]any) { m["callbacks"] = []any{"http://127.0.0.1:3000/cb"} }), "callbacks[0]"},
+		{"an origin with a path is refused", spa(func(m map[string]any) { m["allowed_origins"] = []any{"https://app.example.com/cb"} }), "allowed_origins[0]"},
 		{"a repeated callback is refused", spa(func(m map[string]any) {
 			m["callbacks"] = []any{"https://app.example.com/cb", "https://app.example.com/cb"}
 		}), "callbacks[1]"},
