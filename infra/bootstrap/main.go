@@ -110,7 +110,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, load func
 		enc.SetIndent("", "  ")
 		return enc.Encode(credentials{
 			ClientID: admin.Client.ClientID, ClientSecret: admin.Secret,
-			Audience: d.Audience, TokenEndpoint: d.Issuer + "/oauth/token",
+			Audience: d.Audience, TokenEndpoint: oauth.IssuerBase(d.Issuer) + "/oauth/token",
 		})
 	}
 	return fmt.Errorf("-store must be memory or aws, not %q", *store)

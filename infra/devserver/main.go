@@ -55,7 +55,7 @@ func env(getenv func(string) string, key, def string) string {
 
 func run(ctx context.Context, getenv func(string) string) error {
 	addr := env(getenv, "ADDR", "127.0.0.1:8080")
-	issuer := strings.TrimSuffix(env(getenv, "ISSUER", "http://"+addr), "/")
+	issuer := env(getenv, "ISSUER", "http://"+addr) // byte for byte, a trailing slash included
 	dataDir := env(getenv, "DATA_DIR", ".dev")
 	seedPath := getenv("SEED_FILE") // "" is the embedded default seed
 

@@ -190,15 +190,15 @@ func TestReadmeAWSMode(t *testing.T) {
 func checkWalkthrough(t *testing.T, name, out, base string) {
 	t.Helper()
 	for _, want := range []string{
-		"https://app.example.com/callback?code=",          // step 1: signed in, code issued
-		`"refresh_token":"`,                               // step 2
-		`"scope":"read:billing"`,                          // step 3: MRRT exchange, the seed's policy
-		`"scope":"read:data write:data"`,                  // step 3: resource parameter
-		`"error":"invalid_target"`,                        // step 3: audience outside the policy
-		`"jwks_uri":"` + base + `/.well-known/jwks.json"`, // step 4
-		`"scope":"read:billing write:billing"`,            // step 5: the new policy applies at once
-		"\n200\n",                                         // step 6: revocation
-		`{"error":"invalid_grant"`,                        // step 6: the family is dead
+		"https://app.example.com/callback?code=",                     // step 1: signed in, code issued
+		`"refresh_token":"`,                                          // step 2
+		`"scope":"openid offline_access read:billing"`,               // step 3: MRRT exchange, the seed's policy
+		`"scope":"read:data write:data"`,                             // step 3: resource parameter
+		`"error":"invalid_target"`,                                   // step 3: audience outside the policy
+		`"jwks_uri":"` + base + `/.well-known/jwks.json"`,            // step 4
+		`"scope":"openid offline_access read:billing write:billing"`, // step 5: the new policy applies at once
+		"\n200\n",                  // step 6: revocation
+		`{"error":"invalid_grant"`, // step 6: the family is dead
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("%s: output lacks %q", name, want)

@@ -5,6 +5,7 @@ package oauth
 
 import (
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -50,7 +51,19 @@ const (
 
 // DefaultAdminAudience is the audience of the admin API when the
 // configuration names none: the issuer's /api/v2/, as Auth0's Management API.
-func DefaultAdminAudience(issuer string) string { return issuer + "/api/v2/" }
+func DefaultAdminAudience(issuer string) string { return IssuerBase(issuer) + "/api/v2/" }
+
+// IssuerBase is the issuer without a trailing slash: the base of the
+// endpoint URLs and of the audiences this server defines. The issuer
+// itself is used byte for byte as configured (iss, discovery's issuer,
+// RFC 9207's iss): Auth0's form is https://<domain>/, with the slash,
+// and OIDC clients compare it exactly (OIDC Discovery §4.3).
+func IssuerBase(issuer string) string { return strings.TrimSuffix(issuer, "/") }
+
+// UserinfoAudience is the audience of access tokens for the userinfo
+// endpoint: the default audience of an authorization request that names
+// none (as Auth0's), and reachable by MRRT from any grant holding openid.
+func UserinfoAudience(issuer string) string { return IssuerBase(issuer) + "/userinfo" }
 
 // OIDCScopes are the scopes every API accepts in addition to its own
 // (they describe the user and the refresh token, not the API).

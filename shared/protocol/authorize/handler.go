@@ -22,6 +22,9 @@ var Routes = []string{
 	"POST /authorize/login",
 	"POST /authorize/consent",
 	"GET /logout",
+	"GET /v2/logout",   // Auth0's logout (logout.go)
+	"GET /oidc/logout", // OpenID Connect RP-Initiated Logout 1.0
+	"POST /oidc/logout",
 }
 
 // Deps is what the authorize handler needs.
@@ -33,9 +36,9 @@ type Deps struct {
 	Sessions oauth.SessionStore
 	Consents oauth.ConsentStore
 	Throttle oauth.LoginThrottle
-	// Issuer is the public base URL, e.g. "https://auth.example.com" (no
-	// trailing slash), sent as iss in every authorization response
-	// (RFC 9207). An https issuer gets __Host- cookies with Secure.
+	// Issuer is the issuer as configured, e.g. "https://auth.example.com/",
+	// sent byte for byte as iss in every authorization response (RFC 9207).
+	// An https issuer gets __Host- cookies with Secure.
 	Issuer string
 	// DefaultAudience is used when a request names no audience or
 	// resource; "" makes the audience required.
@@ -83,6 +86,9 @@ func NewHandler(d Deps) http.Handler {
 	mux.HandleFunc(Routes[1], h.serveLogin)
 	mux.HandleFunc(Routes[2], h.serveConsent)
 	mux.HandleFunc(Routes[3], h.serveLogout)
+	mux.HandleFunc(Routes[4], h.serveAuth0Logout)
+	mux.HandleFunc(Routes[5], h.serveOIDCLogout)
+	mux.HandleFunc(Routes[6], h.serveOIDCLogout)
 	return securityHeaders(httpx.Recover(d.Logger, func(w http.ResponseWriter, r *http.Request) {
 		h.renderError(w, http.StatusInternalServerError, "internal error")
 	})(mux))

@@ -166,11 +166,16 @@ func (h *handler) parseRequest(ctx context.Context, raw string) (*request, error
 		return req, err
 	}
 
-	audience, err := h.audience(q.Get("audience"), q.Get("resource"))
+	audience, err := h.audience(q.Get("audience"), q.Get("resource"), slices.Contains(requested, oauth.ScopeOpenID))
 	if err != nil {
 		return req, err
 	}
-	req.api, err = h.d.APIs.ResourceServer(ctx, audience)
+	if audience == oauth.UserinfoAudience(h.d.Issuer) {
+		// This server's own API: the user's claims at /userinfo.
+		req.api = &oauth.ResourceServer{Identifier: audience, Name: "Your profile", AllowOfflineAccess: true, SkipConsentForVerifiableFirstPartyClients: true}
+	} else {
+		req.api, err = h.d.APIs.ResourceServer(ctx, audience)
+	}
 	if errors.Is(err, oauth.ErrNotFound) {
 		return req, oauth.Errorf(oauth.InvalidTarget, "the requested API is unknown")
 	} else if err != nil {
@@ -181,14 +186,18 @@ func (h *handler) parseRequest(ctx context.Context, raw string) (*request, error
 }
 
 // audience picks the API: audience (Auth0) or resource (RFC 8707), which
-// must agree when both are sent, else the default audience.
-func (h *handler) audience(audience, resource string) (string, error) {
+// must agree when both are sent, else the default audience, else, for an
+// OpenID Connect request, the userinfo endpoint (as Auth0 does).
+func (h *handler) audience(audience, resource string, openid bool) (string, error) {
 	audience, err := oauth.ResourceParam(audience, resource)
 	if err != nil {
 		return "", err
 	}
 	if audience == "" {
 		audience = h.d.DefaultAudience
+	}
+	if audience == "" && openid {
+		audience = oauth.UserinfoAudience(h.d.Issuer)
 	}
 	if audience == "" {
 		return "", oauth.Errorf(oauth.InvalidRequest, "audience is missing")

@@ -88,7 +88,7 @@ func TestParameterRules(t *testing.T) {
 		{name: "unknown resource is invalid_target", edit: func(q url.Values) { q.Del("audience"); q.Set("resource", "https://unknown.example.com") }, want: oauth.InvalidTarget},
 		{name: "relative resource is invalid_target", edit: func(q url.Values) { q.Del("audience"); q.Set("resource", "api.example.com") }, want: oauth.InvalidTarget},
 		{name: "resource with a fragment is invalid_target", edit: func(q url.Values) { q.Del("audience"); q.Set("resource", apiID+"#x") }, want: oauth.InvalidTarget},
-		{name: "no audience without a default audience is invalid_request", edit: func(q url.Values) { q.Del("audience") }, want: oauth.InvalidRequest},
+		{name: "no audience, no default audience and no openid is invalid_request", edit: func(q url.Values) { q.Del("audience"); q.Set("scope", "read:items") }, want: oauth.InvalidRequest},
 		{name: "state of 64 KiB is invalid_request without echoing it", edit: func(q url.Values) { q.Set("state", strings.Repeat("s", 64<<10)) }, state: "-", want: oauth.InvalidRequest},
 		{name: "repeated state is invalid_request without echoing it", edit: func(q url.Values) { q.Add("state", "st-123") }, state: "-", want: oauth.InvalidRequest},
 	}

@@ -80,11 +80,20 @@ func (h *handler) startSession(w http.ResponseWriter, r *http.Request, user *oau
 // the cookie. (A GET, so a third-party page can sign the user out; that is
 // the accepted cost of a link-friendly logout.)
 func (h *handler) serveLogout(w http.ResponseWriter, r *http.Request) {
+	if !h.endSession(w, r) {
+		return
+	}
+	h.renderPage(w, http.StatusOK, "signedout", page{Title: "Signed out"})
+}
+
+// endSession ends the browser's session, in the store and in its cookie.
+// It reports false after answering a store failure itself (the cookie is
+// kept then: the session still exists, so the page must not say otherwise).
+func (h *handler) endSession(w http.ResponseWriter, r *http.Request) bool {
 	if c, err := r.Cookie(h.sessionCookie); err == nil && c.Value != "" {
 		if err := h.d.Sessions.DeleteSession(r.Context(), oauth.HashToken(c.Value)); err != nil {
-			// Keep the cookie: the session still exists, so say so.
 			h.fail(w, r, nil, fmt.Errorf("authorize: delete session: %w", err), 0)
-			return
+			return false
 		}
 	}
 	http.SetCookie(w, &http.Cookie{
@@ -96,5 +105,5 @@ func (h *handler) serveLogout(w http.ResponseWriter, r *http.Request) {
 		HttpOnly: true,
 		SameSite: http.SameSiteLaxMode,
 	})
-	h.renderPage(w, http.StatusOK, "signedout", page{Title: "Signed out"})
+	return true
 }

@@ -37,6 +37,7 @@ type idClaims struct {
 	Iat      int64  `json:"iat"`
 	AuthTime int64  `json:"auth_time,omitempty"`
 	Nonce    string `json:"nonce,omitempty"`
+	userClaims
 }
 
 // accessToken describes one access token to issue.
@@ -78,19 +79,25 @@ func (h *handler) signAccessToken(ctx context.Context, t accessToken, now time.T
 	return jwt, lifetime, nil
 }
 
-// signIDToken signs an ID token for the user of a grant with the signer's
-// default algorithm. nonce is only set on the code exchange.
-func (h *handler) signIDToken(ctx context.Context, clientID, userID string, authTime time.Time, nonce string, now time.Time) (string, error) {
-	c := idClaims{
-		Iss:      h.d.Issuer,
-		Sub:      userID,
-		Aud:      clientID,
-		Exp:      now.Add(h.d.IDTokenLifetime).Unix(),
-		Iat:      now.Unix(),
-		AuthTime: unixOrZero(authTime),
-		Nonce:    nonce,
+// signIDToken signs an ID token for the user of a grant, with the claims
+// the grant's scopes allow, in the client's jwt_configuration.alg (the
+// signer's default when unset). nonce is only set on the code exchange.
+func (h *handler) signIDToken(ctx context.Context, client *oauth.Client, userID string, authTime time.Time, nonce string, scopes []string, now time.Time) (string, error) {
+	user, err := h.userClaims(ctx, userID, scopes)
+	if err != nil {
+		return "", err
 	}
-	jwt, err := h.d.Signer.Sign(ctx, "", oauth.TypIDToken, &c)
+	c := idClaims{
+		Iss:        h.d.Issuer,
+		Sub:        userID,
+		Aud:        client.ClientID,
+		Exp:        now.Add(h.d.IDTokenLifetime).Unix(),
+		Iat:        now.Unix(),
+		AuthTime:   unixOrZero(authTime),
+		Nonce:      nonce,
+		userClaims: user,
+	}
+	jwt, err := h.d.Signer.Sign(ctx, client.IDTokenAlg(), oauth.TypIDToken, &c)
 	if err != nil {
 		return "", fmt.Errorf("token: sign id token: %w", err)
 	}

@@ -110,6 +110,8 @@ type metadata struct {
 	AuthorizationEndpoint                      string   `json:"authorization_endpoint"`
 	TokenEndpoint                              string   `json:"token_endpoint"`
 	RevocationEndpoint                         string   `json:"revocation_endpoint"`
+	UserinfoEndpoint                           string   `json:"userinfo_endpoint"`
+	EndSessionEndpoint                         string   `json:"end_session_endpoint"`
 	JWKSURI                                    string   `json:"jwks_uri"`
 	ResponseTypesSupported                     []string `json:"response_types_supported"`
 	ResponseModesSupported                     []string `json:"response_modes_supported"`
@@ -124,23 +126,24 @@ type metadata struct {
 	AuthorizationResponseIssParameterSupported bool     `json:"authorization_response_iss_parameter_supported"`
 }
 
-// Discovery advertises only what works. ID tokens carry exactly
-// idTokenClaims (there is no userinfo endpoint and no profile or email
-// claim), so the profile and email scopes, which are accepted, are not
-// advertised: a client reading the metadata would expect their claims.
+// Discovery advertises only what works: the scopes whose claims the ID
+// token and /userinfo deliver (claims.go), and those claims.
 var (
-	advertisedScopes = []string{oauth.ScopeOpenID, oauth.ScopeOfflineAccess}
-	idTokenClaims    = []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce"}
+	advertisedScopes = []string{oauth.ScopeOpenID, oauth.ScopeProfile, oauth.ScopeEmail, oauth.ScopeOfflineAccess}
+	idTokenClaims    = append([]string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce"}, standardClaims...)
 )
 
 func (h *handler) metadata() []byte {
+	base := oauth.IssuerBase(h.d.Issuer)
 	authMethods := []string{oauth.AuthMethodClientSecretBasic, oauth.AuthMethodClientSecretPost, oauth.AuthMethodNone}
 	m := metadata{
 		Issuer:                                     h.d.Issuer,
-		AuthorizationEndpoint:                      h.d.Issuer + "/authorize",
-		TokenEndpoint:                              h.d.Issuer + "/oauth/token",
-		RevocationEndpoint:                         h.d.Issuer + "/oauth/revoke",
-		JWKSURI:                                    h.d.Issuer + "/.well-known/jwks.json",
+		AuthorizationEndpoint:                      base + "/authorize",
+		TokenEndpoint:                              base + "/oauth/token",
+		RevocationEndpoint:                         base + "/oauth/revoke",
+		UserinfoEndpoint:                           base + "/userinfo",
+		EndSessionEndpoint:                         base + "/oidc/logout",
+		JWKSURI:                                    base + "/.well-known/jwks.json",
 		ResponseTypesSupported:                     []string{"code"},
 		ResponseModesSupported:                     []string{"query"},
 		GrantTypesSupported:                        []string{oauth.GrantTypeAuthorizationCode, oauth.GrantTypeRefreshToken, oauth.GrantTypeClientCredentials},

@@ -93,7 +93,7 @@ func (h *handler) exchangeCode(ctx context.Context, client *oauth.Client, form u
 	}
 	resp := &oauth.TokenResponse{AccessToken: at, TokenType: "Bearer", ExpiresIn: expiresIn, Scope: httpx.JoinScope(scopes)}
 	if slices.Contains(code.Scopes, oauth.ScopeOpenID) {
-		if resp.IDToken, err = h.signIDToken(ctx, client.ClientID, code.UserID, code.AuthTime, code.Nonce, now); err != nil {
+		if resp.IDToken, err = h.signIDToken(ctx, client, code.UserID, code.AuthTime, code.Nonce, code.Scopes, now); err != nil {
 			return nil, err
 		}
 	}

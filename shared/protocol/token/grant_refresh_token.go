@@ -92,7 +92,8 @@ func (h *handler) refresh(ctx context.Context, client *oauth.Client, form url.Va
 	}
 
 	// Validate audience and scope (MRRT rules, mrrt.go) before anything is written.
-	audience, err := targetAudience(fam, client, requestedAudience)
+	userinfo := oauth.UserinfoAudience(h.d.Issuer)
+	audience, err := targetAudience(fam, client, requestedAudience, userinfo)
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +108,7 @@ func (h *handler) refresh(ctx context.Context, client *oauth.Client, form url.Va
 		}
 	}
 	allowed := allowedScopes(fam, client, api)
-	if err := checkGrantToday(fam, origin, api, allowed); err != nil {
+	if err := checkGrantToday(fam, origin, api, allowed, audience == userinfo); err != nil {
 		return nil, err
 	}
 	scopes, err := grantScopes(allowed, requestedScopes)
@@ -211,7 +212,8 @@ func (h *handler) revokeReused(ctx context.Context, fam *oauth.Family, now time.
 	return oauth.Errorf(oauth.InvalidGrant, "refresh token already used")
 }
 
-// refreshResponse signs the access token (and the ID token, rule 8).
+// refreshResponse signs the access token, and the ID token of a grant
+// holding openid, whatever the audience (rule 8).
 func (h *handler) refreshResponse(ctx context.Context, fam *oauth.Family, client *oauth.Client, api *oauth.ResourceServer, scopes []string, now time.Time) (*oauth.TokenResponse, error) {
 	at, expiresIn, err := h.signAccessToken(ctx, accessToken{
 		api:      api,
@@ -224,8 +226,8 @@ func (h *handler) refreshResponse(ctx context.Context, fam *oauth.Family, client
 		return nil, err
 	}
 	resp := &oauth.TokenResponse{AccessToken: at, TokenType: "Bearer", ExpiresIn: expiresIn, Scope: httpx.JoinScope(scopes)}
-	if issuesIDToken(fam, api.Identifier) {
-		if resp.IDToken, err = h.signIDToken(ctx, client.ClientID, fam.UserID, fam.AuthTime, "", now); err != nil {
+	if issuesIDToken(fam) {
+		if resp.IDToken, err = h.signIDToken(ctx, client, fam.UserID, fam.AuthTime, "", fam.Scopes, now); err != nil {
 			return nil, err
 		}
 	}

@@ -48,7 +48,7 @@ func TestRefreshMRRT(t *testing.T) {
 			name:      "rule 1: resource parameter names the audience like audience does",
 			params:    []string{"resource", apiBilling},
 			wantAud:   apiBilling,
-			wantScope: "read:billing write:billing",
+			wantScope: "openid profile offline_access read:billing write:billing", wantIDToken: true,
 		},
 		{
 			name:    "audience and resource that differ are invalid_request",
@@ -64,13 +64,13 @@ func TestRefreshMRRT(t *testing.T) {
 			name:      "audience and resource that agree are accepted",
 			params:    []string{"audience", apiBilling, "resource", apiBilling},
 			wantAud:   apiBilling,
-			wantScope: "read:billing write:billing",
+			wantScope: "openid profile offline_access read:billing write:billing", wantIDToken: true,
 		},
 		{
-			name:      "rule 2: audience in the policy gives that policy's scopes only",
+			name:      "rule 2: audience in the policy gives that policy's scopes and the grant's OIDC scopes",
 			params:    []string{"audience", apiBilling},
 			wantAud:   apiBilling,
-			wantScope: "read:billing write:billing",
+			wantScope: "openid profile offline_access read:billing write:billing", wantIDToken: true,
 		},
 		{
 			name:    "rule 3: existing audience outside the policy is invalid_target",
@@ -86,7 +86,7 @@ func TestRefreshMRRT(t *testing.T) {
 			name:      "rule 4: policy scopes the API does not define are ignored",
 			params:    []string{"audience", apiBilling, "scope", "delete:billing read:billing"},
 			wantAud:   apiBilling,
-			wantScope: "read:billing",
+			wantScope: "read:billing", wantIDToken: true,
 		},
 		{
 			name: "rule 4: scopes the API no longer defines are dropped",
@@ -114,7 +114,7 @@ func TestRefreshMRRT(t *testing.T) {
 			name:      "rule 5: requested scopes are cut to the allowed ones and unknown ones dropped",
 			params:    []string{"audience", apiBilling, "scope", "read:billing read:data nonsense"},
 			wantAud:   apiBilling,
-			wantScope: "read:billing",
+			wantScope: "read:billing", wantIDToken: true,
 		},
 		{
 			name:      "rule 5: requested subset of the original audience is granted",
@@ -167,11 +167,11 @@ func TestRefreshMRRT(t *testing.T) {
 			wantScope:  "offline_access read:data write:data",
 		},
 		{
-			name:       "rule 8: no id_token for another audience even with openid",
+			name:       "rule 8: an id_token for another audience too when openid was granted",
 			loginScope: login,
 			params:     []string{"audience", apiBilling, "scope", "openid read:billing"},
 			wantAud:    apiBilling,
-			wantScope:  "read:billing",
+			wantScope:  "openid read:billing", wantIDToken: true,
 		},
 	}
 	for _, tt := range tests {
@@ -803,8 +803,13 @@ func TestMRRTResolution(t *testing.T) {
 	}{
 		{name: "original audience merges grant and policy, keeping granted OIDC scopes", audience: "", api: data,
 			want: []string{"openid", "read:data", "offline_access", "write:data"}},
-		{name: "policy audience gets the policy scopes the API defines", audience: apiBilling, api: billing,
-			want: []string{"read:billing", "openid"}},
+		{name: "policy audience gets the grant's OIDC scopes and the policy scopes the API defines", audience: apiBilling, api: billing,
+			want: []string{"openid", "offline_access", "read:billing"}},
+		{name: "OIDC scopes asked for on another audience are echoed (auth0-spa-js checks them)", audience: apiBilling, api: billing,
+			requested: []string{"openid", "profile", "email", "offline_access"}, want: []string{"openid", "offline_access"}},
+		{name: "the userinfo audience is reachable from an openid grant without a policy", audience: "https://issuer.example.com/userinfo",
+			api: &oauth.ResourceServer{Identifier: "https://issuer.example.com/userinfo"}, client: &oauth.Client{},
+			want: []string{"openid", "offline_access"}},
 		{name: "policy OIDC scopes are not added for the original audience", audience: apiData, api: data,
 			client: &oauth.Client{IsFirstParty: true, RefreshToken: oauth.RefreshTokenConfig{Policies: []oauth.Policy{{Audience: apiData, Scope: []string{"email"}}}}},
 			want:   []string{"openid", "read:data", "offline_access"}},
@@ -822,7 +827,7 @@ func TestMRRTResolution(t *testing.T) {
 			if c == nil {
 				c = client
 			}
-			aud, err := targetAudience(fam, c, tt.audience)
+			aud, err := targetAudience(fam, c, tt.audience, "https://issuer.example.com/userinfo")
 			if err == nil {
 				var got []string
 				got, err = grantScopes(allowedScopes(fam, c, tt.api), tt.requested)
@@ -848,7 +853,10 @@ func TestMRRTResolution(t *testing.T) {
 	if !slices.Equal(fam.Scopes, []string{"openid", "read:data", "gone:scope", "offline_access"}) {
 		t.Error("resolution modified the family's scopes")
 	}
-	if !issuesIDToken(fam, apiData) || issuesIDToken(fam, apiBilling) {
-		t.Error("issuesIDToken")
+	if !issuesIDToken(fam) || issuesIDToken(&oauth.Family{Scopes: []string{"read:data"}}) {
+		t.Error("issuesIDToken: want an ID token on every exchange of an openid grant, none without openid")
+	}
+	if _, err := targetAudience(&oauth.Family{Audience: apiData, Scopes: []string{"read:data"}}, client, "https://issuer.example.com/userinfo", "https://issuer.example.com/userinfo"); err == nil {
+		t.Error("a grant without openid reached the userinfo audience")
 	}
 }

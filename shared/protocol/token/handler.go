@@ -27,6 +27,9 @@ var Routes = []string{
 	"GET /.well-known/oauth-authorization-server",
 	"OPTIONS /oauth/token", // CORS preflight (cors.go)
 	"OPTIONS /oauth/revoke",
+	"GET /userinfo", // OIDC Core §5.3 (userinfo.go)
+	"POST /userinfo",
+	"OPTIONS /userinfo",
 }
 
 // Deps is what the token handler needs.
@@ -37,7 +40,10 @@ type Deps struct {
 	Codes        oauth.CodeStore
 	Families     oauth.FamilyStore
 	Signer       oauth.Signer
-	Issuer       string // e.g. "https://auth.example.com", no trailing slash
+	// Users gives the ID token and /userinfo the user's standard claims;
+	// nil delivers none.
+	Users  oauth.UserStore
+	Issuer string // e.g. "https://auth.example.com/", used byte for byte as iss
 	// RefreshKey returns the server's secret (>= 32 bytes) for refresh-token
 	// MACs and successor derivation; called per request, implementations cache.
 	RefreshKey      func(ctx context.Context) ([]byte, error)
@@ -76,11 +82,14 @@ func NewHandler(d Deps) http.Handler {
 	h.mux.HandleFunc(Routes[4], h.serveMetadata)
 	h.mux.HandleFunc(Routes[5], servePreflight)
 	h.mux.HandleFunc(Routes[6], servePreflight)
+	h.mux.HandleFunc(Routes[7], h.serveUserinfo)
+	h.mux.HandleFunc(Routes[8], h.serveUserinfo)
+	h.mux.HandleFunc(Routes[9], servePreflight)
 	return httpx.Recover(d.Logger, nil)(cors(h.mux))
 }
 
 func (h *handler) serveToken(w http.ResponseWriter, r *http.Request) {
-	resp, err := h.token(r)
+	resp, err := h.token(w, r)
 	if err != nil {
 		httpx.WriteError(w, r, h.log, err)
 		return
@@ -90,7 +99,7 @@ func (h *handler) serveToken(w http.ResponseWriter, r *http.Request) {
 
 // token parses the request, authenticates the client and dispatches on
 // grant_type; each grant lives in its own file.
-func (h *handler) token(r *http.Request) (*oauth.TokenResponse, error) {
+func (h *handler) token(w http.ResponseWriter, r *http.Request) (*oauth.TokenResponse, error) {
 	form, err := httpx.ParseForm(r)
 	if err != nil {
 		return nil, err
@@ -98,6 +107,9 @@ func (h *handler) token(r *http.Request) (*oauth.TokenResponse, error) {
 	ctx := r.Context()
 	client, err := h.authenticateClient(ctx, r, form)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkOrigin(w, r, client); err != nil {
 		return nil, err
 	}
 	switch gt := form.Get("grant_type"); gt {
@@ -129,8 +141,15 @@ var (
 )
 
 // api reads the resource server for audience; notFound is returned when
-// there is none.
+// there is none. The userinfo audience is this server's own API: it needs
+// no resource server in the store.
 func (h *handler) api(ctx context.Context, audience string, notFound *oauth.Error) (*oauth.ResourceServer, error) {
+	if audience == oauth.UserinfoAudience(h.d.Issuer) {
+		return &oauth.ResourceServer{
+			Identifier: audience, Name: "userinfo", AllowOfflineAccess: true,
+			SkipConsentForVerifiableFirstPartyClients: true,
+		}, nil
+	}
 	api, err := h.d.APIs.ResourceServer(ctx, audience)
 	if errors.Is(err, oauth.ErrNotFound) {
 		return nil, notFound.WithCause(err)

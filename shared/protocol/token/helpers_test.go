@@ -88,6 +88,18 @@ func newFixture(t testing.TB) *fixture {
 
 func newFixtureWithSigner(t testing.TB, signer oauth.Signer) *fixture {
 	t.Helper()
+	return newFixtureWith(t, signer, issuer)
+}
+
+// newFixtureWithIssuer is newFixture with another configured issuer.
+func newFixtureWithIssuer(t testing.TB, iss string) *fixture {
+	t.Helper()
+	rs, _ := testSigners(t)
+	return newFixtureWith(t, rs, iss)
+}
+
+func newFixtureWith(t testing.TB, signer oauth.Signer, iss string) *fixture {
+	t.Helper()
 	f := &fixture{
 		t:       t,
 		store:   faults.NewStore(memstore.New()),
@@ -104,8 +116,9 @@ func newFixtureWithSigner(t testing.TB, signer oauth.Signer) *fixture {
 		ClientGrants: f.store,
 		Codes:        f.store,
 		Families:     f.store,
+		Users:        f.store,
 		Signer:       f.signer,
-		Issuer:       issuer,
+		Issuer:       iss,
 		RefreshKey: func(context.Context) ([]byte, error) {
 			f.keyMu.Lock()
 			defer f.keyMu.Unlock()
@@ -125,8 +138,19 @@ func newFixtureWithSigner(t testing.TB, signer oauth.Signer) *fixture {
 
 func secretOf(clientID string) string { return "secret-of-" + clientID }
 
+// testUser is the user of every grant of the fixture, with every
+// standard claim set.
+var testUser = &oauth.User{
+	UserID: userID, Email: "user1@example.com", EmailVerified: true, Name: "User One", Nickname: "one",
+	GivenName: "User", FamilyName: "One", Picture: "https://example.com/one.png",
+	CreatedAt: startTime.Add(-time.Hour), UpdatedAt: startTime.Add(-time.Minute),
+}
+
 func (f *fixture) seed() {
 	ctx := context.Background()
+	if err := f.store.CreateUser(ctx, testUser.Clone()); err != nil {
+		f.t.Fatal(err)
+	}
 	// All three allow skipping consent: MRRT reaches only such APIs.
 	apis := []*oauth.ResourceServer{
 		{Identifier: apiData, Name: "Data", TokenLifetime: 3600, AllowOfflineAccess: true, SkipConsentForVerifiableFirstPartyClients: true,

@@ -12,22 +12,28 @@ import (
 //  1. audience omitted or equal to orig → allowed = orig scopes ∪ P's scopes for it;
 //  2. another audience listed in P      → allowed = that policy's scopes;
 //  3. any other audience                → invalid_target, never a fall-back;
-//  4. allowed is cut to the scopes the API defines today (the original
-//     grant's OIDC scopes stay for the original audience); policy entries
+//  4. allowed is cut to the scopes the API defines today; the grant's OIDC
+//     scopes (openid, profile, email, offline_access) are carried to every
+//     audience (Auth0 echoes them on MRRT exchanges, and its SPA SDK checks
+//     that the response's scope holds all it asked for); policy entries
 //     naming unknown APIs or scopes drop out; a vanished API is invalid_target;
 //  5. scope omitted → allowed; scope given → requested ∩ allowed, unknown
 //     ones dropped, nothing left → invalid_scope;
 //  6. policies apply only to first-party clients;
 //  7. the family's scopes are never changed (nothing here writes);
-//  8. id_token only for the original audience when openid was granted;
+//  8. an id_token on every exchange, any audience, when openid was granted
+//     (Auth0's SPA SDK verifies one on every token response);
 //  9. the rules the admin API enforces when a policy is written hold at
 //     every exchange, against the APIs as they are now (checkGrantToday).
 
 // targetAudience picks the audience of the access token (rules 1–3, 6).
 // requested is the audience/resource parameter, "" when omitted.
-func targetAudience(f *oauth.Family, c *oauth.Client, requested string) (string, error) {
+func targetAudience(f *oauth.Family, c *oauth.Client, requested, userinfo string) (string, error) {
 	if requested == "" || requested == f.Audience {
 		return f.Audience, nil
+	}
+	if requested == userinfo && slices.Contains(f.Scopes, oauth.ScopeOpenID) {
+		return requested, nil // the user's own claims: always reachable by an openid grant
 	}
 	for _, p := range policies(c) {
 		if p.Audience == requested {
@@ -55,11 +61,9 @@ func allowedScopes(f *oauth.Family, c *oauth.Client, api *oauth.ResourceServer) 
 			allowed = append(allowed, s)
 		}
 	}
-	if api.Identifier == f.Audience {
-		for _, s := range f.Scopes {
-			if oauth.IsOIDCScope(s) || api.HasScope(s) {
-				add(s)
-			}
+	for _, s := range f.Scopes {
+		if oauth.IsOIDCScope(s) || (api.Identifier == f.Audience && api.HasScope(s)) {
+			add(s)
 		}
 	}
 	for _, p := range policies(c) {
@@ -82,7 +86,7 @@ func allowedScopes(f *oauth.Family, c *oauth.Client, api *oauth.ResourceServer) 
 // at least one of the policy's scopes. origin is the family's API, api the
 // target's (the same for the original audience), allowed the scopes the
 // exchange may grant.
-func checkGrantToday(f *oauth.Family, origin, api *oauth.ResourceServer, allowed []string) error {
+func checkGrantToday(f *oauth.Family, origin, api *oauth.ResourceServer, allowed []string, userinfo bool) error {
 	if !origin.AllowOfflineAccess {
 		// RFC 6749 §5.2 invalid_grant: the refresh token is the grant of
 		// offline access to its original API; with that withdrawn the grant
@@ -96,7 +100,10 @@ func checkGrantToday(f *oauth.Family, origin, api *oauth.ResourceServer, allowed
 		// RFC 8707 §2: the client may no longer use this resource.
 		return errTargetNeedsConsent
 	}
-	if len(allowed) == 0 {
+	if userinfo {
+		return nil // no policy involved: the user's own claims
+	}
+	if !slices.ContainsFunc(allowed, func(s string) bool { return !oauth.IsOIDCScope(s) }) {
 		return errPolicyScopesGone
 	}
 	return nil
@@ -129,6 +136,6 @@ func grantScopes(allowed, requested []string) ([]string, error) {
 }
 
 // issuesIDToken is rule 8.
-func issuesIDToken(f *oauth.Family, audience string) bool {
-	return audience == f.Audience && slices.Contains(f.Scopes, oauth.ScopeOpenID)
+func issuesIDToken(f *oauth.Family) bool {
+	return slices.Contains(f.Scopes, oauth.ScopeOpenID)
 }

@@ -11,7 +11,7 @@ import (
 )
 
 func (h *handler) serveRevoke(w http.ResponseWriter, r *http.Request) {
-	if err := h.revoke(r); err != nil {
+	if err := h.revoke(w, r); err != nil {
 		httpx.WriteError(w, r, h.log, err)
 		return
 	}
@@ -25,7 +25,7 @@ func (h *handler) serveRevoke(w http.ResponseWriter, r *http.Request) {
 // client's get 200 and change nothing (§2.2): the answer tells the caller
 // nothing about the token, and one client cannot revoke another's grant.
 // token_type_hint is optional and ignored (§2.1).
-func (h *handler) revoke(r *http.Request) error {
+func (h *handler) revoke(w http.ResponseWriter, r *http.Request) error {
 	form, err := httpx.ParseForm(r)
 	if err != nil {
 		return err
@@ -33,6 +33,9 @@ func (h *handler) revoke(r *http.Request) error {
 	ctx := r.Context()
 	client, err := h.authenticateClient(ctx, r, form)
 	if err != nil {
+		return err
+	}
+	if err := checkOrigin(w, r, client); err != nil {
 		return err
 	}
 	raw := form.Get("token")

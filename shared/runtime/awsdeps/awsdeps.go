@@ -17,7 +17,7 @@
 //	KMS_ES256_KEY_ID      a second current key, of the other algorithm (optional)
 //	KMS_PREVIOUS_KEY_IDS  comma-separated keys still published in the JWKS (optional)
 //	KMS_MAC_KEY_ID        HMAC_256 key deriving the refresh-token secret (required)
-//	ISSUER                e.g. https://auth.example.com, no trailing slash (required)
+//	ISSUER                e.g. https://auth.example.com/ (required; used byte for byte as iss)
 //	ADMIN_AUDIENCE        audience of the admin API (default ISSUER + "/api/v2/")
 //	CONFIG_CACHE_TTL      staleness bound of cached clients, APIs and client
 //	                      grants: a Go duration ("30s") or seconds ("30");
@@ -127,7 +127,7 @@ func readEnv(getenv func(string) string) (*env, error) {
 		es256KeyID:     get("KMS_ES256_KEY_ID"),
 		macKeyID:       get("KMS_MAC_KEY_ID"),
 		previousKeyIDs: splitList(get("KMS_PREVIOUS_KEY_IDS")),
-		issuer:         strings.TrimSuffix(get("ISSUER"), "/"),
+		issuer:         get("ISSUER"),
 		adminAudience:  get("ADMIN_AUDIENCE"),
 		cacheTTL:       cachestore.DefaultTTL,
 	}

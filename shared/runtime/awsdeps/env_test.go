@@ -46,9 +46,9 @@ func TestReadEnv(t *testing.T) {
 			table: "mrrt", keyID: "alias/mrrt-signing", keyAlg: "ES256", macKeyID: "alias/mrrt-refresh-token-mac",
 			issuer: "https://auth.example.com", adminAudience: "https://auth.example.com/api/v2/", cacheTTL: 30 * time.Second,
 		}},
-		{"a trailing slash of the issuer is dropped", map[string]string{"ISSUER": "https://auth.example.com/"}, env{
+		{"a trailing slash of the issuer is kept (iss is byte for byte); audiences do not double it", map[string]string{"ISSUER": "https://auth.example.com/"}, env{
 			table: "mrrt", keyID: "alias/mrrt-signing", keyAlg: "RS256", macKeyID: "alias/mrrt-refresh-token-mac",
-			issuer: "https://auth.example.com", adminAudience: "https://auth.example.com/api/v2/", cacheTTL: 30 * time.Second,
+			issuer: "https://auth.example.com/", adminAudience: "https://auth.example.com/api/v2/", cacheTTL: 30 * time.Second,
 		}},
 		{"a cache TTL in plain seconds", map[string]string{"CONFIG_CACHE_TTL": "45"}, env{
 			table: "mrrt", keyID: "alias/mrrt-signing", keyAlg: "RS256", macKeyID: "alias/mrrt-refresh-token-mac",

@@ -229,8 +229,8 @@ func TestTokenEndpointOnAWS(t *testing.T) {
 				var r response
 				got := e.counted(func() { r = e.refreshTo(t, strictID, first.str("refresh_token"), billing) })
 				t.Logf("refresh_token grant, other audience: %v", got)
-				if r.str("scope") != "read:billing" {
-					t.Errorf("scope %q, want the policy's read:billing", r.str("scope"))
+				if r.str("scope") != "offline_access read:billing" {
+					t.Errorf("scope %q, want the grant's offline_access and the policy's read:billing", r.str("scope"))
 				}
 				return withCounts(r, got)
 			}, map[string]int{"GetItem": 1, "TransactWriteItems": 1, "Sign": 1}},

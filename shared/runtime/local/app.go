@@ -82,6 +82,7 @@ func NewToken(d Deps) http.Handler {
 		ClientGrants: d.Store,
 		Codes:        d.Store,
 		Families:     d.Store,
+		Users:        d.Store,
 		Signer:       d.Signer,
 		Issuer:       d.Issuer,
 		RefreshKey:   d.RefreshKeyFunc,

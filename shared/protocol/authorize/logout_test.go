@@ -1,0 +1,86 @@
+package authorize
+
+import (
+	"context"
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"testing"
+
+	"github.com/mrrt-auth/mrrt/shared/core/oauth"
+)
+
+const logoutURL = "https://app.example.com/bye"
+
+// unsignedIDToken is a JWT whose payload names aud; logout reads only that.
+func unsignedIDToken(aud string) string {
+	enc := base64.RawURLEncoding.EncodeToString
+	return enc([]byte(`{"alg":"RS256"}`)) + "." + enc([]byte(`{"aud":"`+aud+`","sub":"x"}`)) + ".c2ln"
+}
+
+func TestLogoutEndpoints(t *testing.T) {
+	tests := []struct {
+		name         string
+		path         string
+		wantStatus   int
+		wantLocation string
+		wantEnded    bool
+	}{
+		{"Auth0 logout without returnTo ends the session", "/v2/logout", http.StatusOK, "", true},
+		{"Auth0 logout redirects to an allowed logout URL", "/v2/logout?client_id=spa&returnTo=" + url.QueryEscape(logoutURL), http.StatusFound, logoutURL, true},
+		{"Auth0 logout refuses a returnTo the application did not register, ending nothing", "/v2/logout?client_id=spa&returnTo=" + url.QueryEscape("https://evil.example.com/"), http.StatusBadRequest, "", false},
+		{"Auth0 logout refuses a returnTo that only starts like a registered one", "/v2/logout?client_id=spa&returnTo=" + url.QueryEscape(logoutURL+"/../x"), http.StatusBadRequest, "", false},
+		{"Auth0 logout refuses a returnTo without client_id", "/v2/logout?returnTo=" + url.QueryEscape(logoutURL), http.StatusBadRequest, "", false},
+		{"OIDC logout without a redirect ends the session", "/oidc/logout", http.StatusOK, "", true},
+		{"OIDC logout redirects with state to a registered URL named by client_id", "/oidc/logout?client_id=spa&state=s1&post_logout_redirect_uri=" + url.QueryEscape(logoutURL), http.StatusFound, logoutURL + "?state=s1", true},
+		{"OIDC logout finds the client in id_token_hint", "/oidc/logout?id_token_hint=" + unsignedIDToken("spa") + "&post_logout_redirect_uri=" + url.QueryEscape(logoutURL), http.StatusFound, logoutURL, true},
+		{"OIDC logout refuses a hint for another client than client_id", "/oidc/logout?client_id=spa&id_token_hint=" + unsignedIDToken("third") + "&post_logout_redirect_uri=" + url.QueryEscape(logoutURL), http.StatusBadRequest, "", false},
+		{"OIDC logout refuses an unregistered redirect", "/oidc/logout?client_id=spa&post_logout_redirect_uri=" + url.QueryEscape("https://evil.example.com/"), http.StatusBadRequest, "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			c, err := e.store.Client(context.Background(), "spa")
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.AllowedLogoutURLs = []string{logoutURL}
+			if err := e.store.UpdateClient(context.Background(), c); err != nil {
+				t.Fatal(err)
+			}
+			b := e.browser(t)
+			e.wantCode(t, b.loginAs(query(), alice, alicePW), spaCB, "st-123", http.StatusSeeOther)
+
+			r := b.get(tt.path)
+			if r.status != tt.wantStatus || r.header.Get("Location") != tt.wantLocation {
+				t.Fatalf("status %d Location %q, want %d %q\n%s", r.status, r.header.Get("Location"), tt.wantStatus, tt.wantLocation, r.body)
+			}
+			// prompt=none tells whether the session survived.
+			q := query()
+			q.Set("prompt", "none")
+			after := b.authorize(q.Encode())
+			if tt.wantEnded {
+				e.wantError(t, after, spaCB, "st-123", oauth.LoginRequired)
+			} else {
+				e.wantCode(t, after, spaCB, "st-123", http.StatusFound)
+			}
+		})
+	}
+}
+
+// A request that names no audience and asks for openid gets the userinfo
+// audience, as Auth0 does; without openid an audience is still required.
+func TestNoAudienceMeansUserinfo(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser(t)
+	q := query()
+	q.Del("audience")
+	_, code := e.wantCode(t, b.loginAs(q, alice, alicePW), spaCB, "st-123", http.StatusSeeOther)
+	if want := oauth.UserinfoAudience(e.srv.URL); code.Audience != want {
+		t.Errorf("audience %q, want %q", code.Audience, want)
+	}
+	q.Set("scope", "read:items")
+	if r := b.authorize(q.Encode()); r.status != http.StatusFound || r.location(t).Query().Get("error") != string(oauth.InvalidRequest) {
+		t.Errorf("no audience and no openid: status %d Location %q", r.status, r.header.Get("Location"))
+	}
+}
