@@ -148,9 +148,10 @@ type Client struct {
 	// AllowedLogoutURLs are where /v2/logout and /oidc/logout may send the
 	// browser after ending the session (exact match).
 	AllowedLogoutURLs []string `json:"allowed_logout_urls,omitempty"`
-	// Auth0 application fields stored as given: descriptive ones, and
-	// flags whose Auth0 meaning this server always has (OIDC-conformant,
-	// no cross-origin authentication: the login page is its own).
+	// Auth0 application fields: descriptive ones stored as given, flags
+	// whose Auth0 meaning this server always has (OIDC-conformant, no
+	// cross-origin authentication: the login page is its own), and
+	// SSODisabled, which makes /authorize ask for the password every time.
 	Description               string            `json:"description,omitempty"`
 	LogoURI                   string            `json:"logo_uri,omitempty"`
 	InitiateLoginURI          string            `json:"initiate_login_uri,omitempty"`

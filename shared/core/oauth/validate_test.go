@@ -33,3 +33,30 @@ func TestResourceParam(t *testing.T) {
 		})
 	}
 }
+
+// Auth0 accepts http on localhost for every application type: what SPA and
+// web developers register first. Anything else over http is refused.
+func TestLocalDevelopmentURLsForEveryAppType(t *testing.T) {
+	for _, appType := range []string{AppTypeSPA, AppTypeRegularWeb, AppTypeNative} {
+		for _, tc := range []struct {
+			url  string
+			kind URLKind
+			ok   bool
+		}{
+			{"http://localhost:3000/callback", CallbackURL, true},
+			{"http://127.0.0.1:3000/callback", CallbackURL, true},
+			{"http://[::1]:3000/callback", CallbackURL, true},
+			{"http://localhost:3000/", LogoutURL, true},
+			{"http://localhost:3000", OriginURL, true},
+			{"http://localhost.evil.example/callback", CallbackURL, false},
+			{"http://127.0.0.2/callback", CallbackURL, false},
+			{"http://app.example.com/callback", CallbackURL, false},
+			{"http://localhost:3000/app", OriginURL, false},
+		} {
+			err := CheckURL("f", tc.url, tc.kind, appType)
+			if (err == nil) != tc.ok {
+				t.Errorf("%s: %s (kind %d): %v, want accepted=%v", appType, tc.url, tc.kind, err, tc.ok)
+			}
+		}
+	}
+}

@@ -163,8 +163,9 @@ func (h *handler) proceed(w http.ResponseWriter, r *http.Request, req *request, 
 }
 
 // loginNeeded reports whether the user must (re)enter a password: no
-// session, prompt=login, or a sign-in older than max_age (OIDC Core
-// §3.1.2.1).
+// session, prompt=login, a sign-in older than max_age (OIDC Core
+// §3.1.2.1), or an application with sso_disabled (Auth0: its users sign
+// in every time, another application's session does not count).
 func (h *handler) loginNeeded(req *request, sess *oauth.Session, freshLogin bool) bool {
 	if sess == nil {
 		return true
@@ -172,7 +173,7 @@ func (h *handler) loginNeeded(req *request, sess *oauth.Session, freshLogin bool
 	if freshLogin {
 		return false
 	}
-	if req.prompt == promptLogin {
+	if req.prompt == promptLogin || req.client.SSODisabled {
 		return true
 	}
 	return req.maxAge >= 0 && h.d.Now().Sub(sess.AuthTime) > time.Duration(req.maxAge)*time.Second

@@ -84,3 +84,53 @@ func TestNoAudienceMeansUserinfo(t *testing.T) {
 		t.Errorf("no audience and no openid: status %d Location %q", r.status, r.header.Get("Location"))
 	}
 }
+
+// A logout redirect is matched like a redirect URI: every near miss of a
+// registered logout URL gets the error page, never a redirect.
+func TestLogoutURLMutationsAreRefusedWithoutARedirect(t *testing.T) {
+	e := newEnv(t)
+	c, err := e.store.Client(context.Background(), "spa")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.AllowedLogoutURLs = []string{spaCB, spaQueryCB}
+	if err := e.store.UpdateClient(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range redirectMutations {
+		t.Run(m.name+" is refused", func(t *testing.T) {
+			for _, path := range []string{
+				"/v2/logout?client_id=spa&returnTo=" + url.QueryEscape(m.uri),
+				"/oidc/logout?client_id=spa&post_logout_redirect_uri=" + url.QueryEscape(m.uri),
+			} {
+				r := e.browser(t).get(path)
+				if r.status != http.StatusBadRequest || r.header.Get("Location") != "" {
+					t.Errorf("%s: status %d Location %q, want 400 and no redirect", path, r.status, r.header.Get("Location"))
+				}
+			}
+		})
+	}
+}
+
+// sso_disabled: the application's users sign in every time; a session
+// from another application (or an earlier sign-in) does not count.
+func TestSSODisabledAlwaysAsksForThePassword(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser(t)
+	e.wantCode(t, b.loginAs(query(), alice, alicePW), spaCB, "st-123", http.StatusSeeOther)
+	q := query()
+	q.Set("prompt", "none")
+	e.wantCode(t, b.authorize(q.Encode()), spaCB, "st-123", http.StatusFound) // single sign-on
+	c, err := e.store.Client(context.Background(), "spa")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SSODisabled = true
+	if err := e.store.UpdateClient(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	e.wantError(t, b.authorize(q.Encode()), spaCB, "st-123", oauth.LoginRequired)
+	if r := b.authorize(query().Encode()); !isLoginPage(r) {
+		t.Errorf("sso_disabled: status %d, want the login page", r.status)
+	}
+}
