@@ -20,9 +20,11 @@ import (
 const (
 	// attempts bounds the tries of one KMS call.
 	attempts = 3
-	// attemptTimeout bounds one try, so that three tries and their
-	// backoff end well inside API Gateway's 29-30 s.
-	attemptTimeout = 5 * time.Second
+	// attemptTimeout bounds one try (a KMS Sign takes tens of
+	// milliseconds), so that three tries and their backoff (about 6.2 s)
+	// end inside the function's 10 s timeout; the request's own deadline
+	// (lambdahttp's budget) can end them sooner.
+	attemptTimeout = 2 * time.Second
 	baseBackoff    = 50 * time.Millisecond
 )
 

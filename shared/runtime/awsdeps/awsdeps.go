@@ -37,6 +37,8 @@ import (
 	"strings"
 	"time"
 
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -51,6 +53,13 @@ import (
 // (4 by default): throttling would otherwise back off for seconds, and a
 // 503 the client can retry beats a request that hangs.
 const maxDynamoBackoff = 500 * time.Millisecond
+
+// dynamoAttemptTimeout bounds one DynamoDB request (its normal latency is a
+// few milliseconds): with the client's 3 attempts and their backoff, a
+// DynamoDB that does not answer costs at most about 7 s, inside the
+// function's 10 s timeout less lambdahttp.Reserve, whose deadline ends the
+// request earlier still.
+const dynamoAttemptTimeout = 2 * time.Second
 
 // Deps are the AWS-backed dependencies of the handlers but the keys.
 type Deps struct {
@@ -95,6 +104,7 @@ func FromConfig(cfg aws.Config, getenv func(string) string) (*Deps, error) {
 	}
 	db := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
 		o.Retryer = retry.AddWithMaxBackoffDelay(o.Retryer, maxDynamoBackoff)
+		o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(dynamoAttemptTimeout)
 	})
 	current := []string{env.keyID}
 	if env.es256KeyID != "" {

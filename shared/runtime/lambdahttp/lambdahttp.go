@@ -13,6 +13,7 @@ package lambdahttp
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
@@ -33,7 +34,29 @@ type Func func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatew
 // routes exactly as it does behind the dev server. A handler that writes
 // nothing answers 200, as net/http does.
 func Handler(h http.Handler) Func {
-	return httpadapter.NewV2(writeStatus(h)).ProxyWithContext
+	return httpadapter.NewV2(budget(writeStatus(h))).ProxyWithContext
+}
+
+// Reserve is the part of the invocation's time kept back from the handler:
+// enough to write a 503 and return it before Lambda stops the function.
+const Reserve = time.Second
+
+// budget ends the request's context Reserve before the invocation's
+// deadline, so that a DynamoDB or KMS call that hangs (no answer, dropped
+// packets) fails in time for the handler to answer 503 temporarily_unavailable
+// with Retry-After, instead of API Gateway's bare error when Lambda times
+// the function out.
+func budget(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		deadline, ok := r.Context().Deadline()
+		if !ok {
+			h.ServeHTTP(w, r)
+			return
+		}
+		ctx, cancel := context.WithDeadline(r.Context(), deadline.Add(-Reserve))
+		defer cancel()
+		h.ServeHTTP(w, r.WithContext(ctx))
+	})
 }
 
 // writeStatus makes sure a status is set: the proxy's response writer
