@@ -122,9 +122,22 @@ func (h *handler) exchangeCode(ctx context.Context, client *oauth.Client, form u
 		return nil, errCode("invalid authorization code", err)
 	case errors.Is(err, oauth.ErrUserRevoked):
 		return nil, errUserRevoked.WithCause(err)
+	case errors.Is(err, oauth.ErrUnavailable) && fam != nil && h.redeemedAnyway(ctx, hash, fam.ID, now):
+		// The redemption was applied but its answer lost.
+		return resp, nil
 	default:
 		return nil, fmt.Errorf("token: redeem code: %w", err)
 	}
+}
+
+// redeemedAnyway decides an ambiguous redemption (the store could not tell
+// whether it applied) by reading the code once more: it was applied if the
+// code is used and names this request's family. Anything else, a failed
+// read included, answers 503; the client's retry then meets a used code
+// (reuse: its family is revoked), as RFC 6749 §4.1.2 asks.
+func (h *handler) redeemedAnyway(ctx context.Context, hash, familyID string, now time.Time) bool {
+	c, err := h.d.Codes.Code(ctx, hash, now)
+	return err == nil && c.Used && c.FamilyID == familyID
 }
 
 // errUserRevoked refuses a grant whose user was blocked or deleted after

@@ -155,6 +155,12 @@ func (h *handler) refresh(ctx context.Context, client *oauth.Client, form url.Va
 			// RFC 6749 §5.2: the grant is revoked (user blocked or deleted,
 			// or all of the user's tokens revoked).
 			return nil, errRefresh("refresh token revoked", err)
+		case errors.Is(err, oauth.ErrUnavailable) && h.committedAnyway(ctx, fam.ID, adv):
+			// The write was applied but its answer lost.
+			if client.Rotates() {
+				resp.RefreshToken = successorRaw
+			}
+			return resp, nil
 		case !errors.Is(err, oauth.ErrConsumed):
 			return nil, fmt.Errorf("token: advance family: %w", err)
 		case attempt == maxCommitAttempts:
@@ -170,6 +176,21 @@ func (h *handler) refresh(ctx context.Context, client *oauth.Client, form url.Va
 			return nil, h.revokeReused(ctx, fam, now)
 		}
 	}
+}
+
+// committedAnyway decides an ambiguous commit (the store could not tell
+// whether it applied adv) by reading the family once more: it was applied
+// if the head is adv's target and, for a rotation, the previous head is
+// the presented token. Anything else, a failed read included, is "not
+// known": the caller answers 503. (A client's retry after such a 503 is
+// then indistinguishable from the reuse of a stolen token: it revokes the
+// family unless the client has a leeway. Reuse detection stays strict.)
+func (h *handler) committedAnyway(ctx context.Context, familyID string, adv oauth.Advance) bool {
+	if adv.FromHash == adv.ToHash {
+		return false // no rotation: nothing changes hands, a retry costs nothing
+	}
+	f, err := h.d.Families.Family(ctx, familyID)
+	return err == nil && !f.Revoked && f.HeadHash == adv.ToHash && f.PrevHash == adv.FromHash
 }
 
 // classify places the presented token in its family. Only a MAC-valid

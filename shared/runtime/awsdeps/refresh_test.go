@@ -292,6 +292,54 @@ func TestTokenEndpointOnAWS(t *testing.T) {
 		wantStatus(t, "the rotated token", e.refresh(t, strictID, r.str("refresh_token")), http.StatusOK)
 	})
 
+	t.Run("a rotation whose every write attempt loses its answer after the first applied is answered 200 from a second read", func(t *testing.T) {
+		rt := e.refreshToken(t, strictID)
+		e.faults.Add(awstest.Fault{Op: "TransactWriteItems", Nth: 0, Err: awstest.ErrResponseLost, AfterSend: true})
+		r := e.refresh(t, strictID, rt)
+		fired := e.faults.Fired("TransactWriteItems")
+		e.faults.Clear()
+		if fired < 2 {
+			t.Fatalf("fault fired %d times, want every attempt", fired)
+		}
+		// Before: 503 "retry later", and the client's retry was taken for
+		// reuse (invalid_grant, family revoked).
+		wantStatus(t, "refresh whose every write answer was lost", r, http.StatusOK)
+		wantStatus(t, "the rotated token", e.refresh(t, strictID, r.str("refresh_token")), http.StatusOK)
+	})
+
+	t.Run("a code redemption whose every write attempt loses its answer after the first applied is answered 200 from a second read", func(t *testing.T) {
+		code := e.newCode(t, strictID)
+		e.faults.Add(awstest.Fault{Op: "TransactWriteItems", Nth: 0, Err: awstest.ErrResponseLost, AfterSend: true})
+		r := e.redeem(t, strictID, code)
+		fired := e.faults.Fired("TransactWriteItems")
+		e.faults.Clear()
+		if fired < 2 {
+			t.Fatalf("fault fired %d times, want every attempt", fired)
+		}
+		wantStatus(t, "code exchange whose every write answer was lost", r, http.StatusOK)
+		wantStatus(t, "its refresh token", e.refresh(t, strictID, r.str("refresh_token")), http.StatusOK)
+	})
+
+	t.Run("an ambiguous rotation that cannot be read back either is 503 and leaves the family alive", func(t *testing.T) {
+		rt := e.refreshToken(t, strictID)
+		fid := e.familyOf(t, rt)
+		e.faults.Add(awstest.Fault{Op: "TransactWriteItems", Nth: 0, Err: awstest.ErrResponseLost, AfterSend: true})
+		for n := 2; n <= 5; n++ { // the family's read-back, every attempt (the first GetItem is the exchange's own read)
+			e.faults.Add(awstest.Fault{Op: "GetItem", Nth: n, Err: awstest.ErrResponseLost})
+		}
+		r := e.refresh(t, strictID, rt)
+		e.faults.Clear()
+		wantStatus(t, "refresh with every answer lost", r, http.StatusServiceUnavailable)
+		// The rotation was applied: the successor exists. This client has no
+		// leeway, so its retry with rt is reuse (see committedAnyway); the
+		// family is alive until such a retry.
+		fam, err := e.deps.Store.Family(t.Context(), fid)
+		mustDo(t, "Family", err)
+		if fam.Revoked || fam.Generation != 1 {
+			t.Errorf("family revoked=%v generation=%d, want alive and rotated", fam.Revoked, fam.Generation)
+		}
+	})
+
 	t.Run("a blocked user's refresh tokens and pending codes get invalid_grant, and the same token works again once the marker is unblocked", func(t *testing.T) {
 		// SECURITY.md RT-11: the user revocation marker is checked inside the
 		// DynamoDB transaction of every family advance and creation.
