@@ -24,6 +24,10 @@ import (
 // DefaultTTL is the documented staleness bound of cached configuration.
 const DefaultTTL = 30 * time.Second
 
+// FreshInterval is the least time between two reads of one client past the
+// cache (FreshClient): wrong secrets cannot turn into a DynamoDB read each.
+const FreshInterval = time.Second
+
 // NotFoundTTL caps how long a "not found" result is cached.
 const NotFoundTTL = 5 * time.Second
 
@@ -43,6 +47,9 @@ type Store struct {
 	clients *cache[string, oauth.Client]
 	apis    *cache[string, oauth.ResourceServer]
 	grants  *cache[grantKey, oauth.ClientGrant]
+
+	freshMu   sync.Mutex
+	freshRead map[string]time.Time // client id → last read past the cache
 }
 
 type grantKey struct{ clientID, audience string }
@@ -63,6 +70,31 @@ func New(s oauth.Store, ttl time.Duration, now func() time.Time) *Store {
 
 func (s *Store) Client(ctx context.Context, clientID string) (*oauth.Client, error) {
 	return lookup(s, s.clients, clientID, func() (*oauth.Client, error) { return s.Store.Client(ctx, clientID) })
+}
+
+// FreshClient implements oauth.FreshClientReader: a read past the cache
+// that refreshes the entry, at most once per FreshInterval per client
+// (more often, it answers from the cache).
+func (s *Store) FreshClient(ctx context.Context, clientID string) (*oauth.Client, error) {
+	now := s.now()
+	s.freshMu.Lock()
+	if s.freshRead == nil {
+		s.freshRead = map[string]time.Time{}
+	}
+	last, seen := s.freshRead[clientID]
+	limited := seen && now.Sub(last) < FreshInterval
+	if !limited {
+		if len(s.freshRead) >= maxEntries {
+			clear(s.freshRead)
+		}
+		s.freshRead[clientID] = now
+	}
+	s.freshMu.Unlock()
+	if limited {
+		return s.Client(ctx, clientID)
+	}
+	s.clients.drop(clientID)
+	return s.Client(ctx, clientID)
 }
 
 func (s *Store) ResourceServer(ctx context.Context, identifier string) (*oauth.ResourceServer, error) {

@@ -21,6 +21,16 @@ type ClientStore interface {
 	DeleteClient(ctx context.Context, clientID string) error      // ErrNotFound
 }
 
+// FreshClientReader is implemented by stores that cache clients: FreshClient
+// reads the client from the store behind the cache (and refreshes the
+// cache with it), at most about once a second per client; otherwise it
+// answers as Client does. The token endpoint asks it before refusing a
+// secret that does not match a possibly stale cached client, so a secret
+// rotation never causes false rejections on another instance.
+type FreshClientReader interface {
+	FreshClient(ctx context.Context, clientID string) (*Client, error)
+}
+
 // ResourceServerStore holds APIs, keyed by Identifier (the audience).
 type ResourceServerStore interface {
 	ResourceServer(ctx context.Context, identifier string) (*ResourceServer, error) // ErrNotFound

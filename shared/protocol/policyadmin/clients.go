@@ -278,7 +278,9 @@ func (a *api) updateClient(w http.ResponseWriter, r *http.Request) error {
 }
 
 // deleteClient removes the client and its client grants. Its refresh
-// tokens stop working at once: the token endpoint finds no client.
+// tokens stop working when the token endpoint no longer finds the client:
+// at once where the deletion was served, within CONFIG_CACHE_TTL (the
+// configuration cache) on other warm instances.
 func (a *api) deleteClient(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	id := r.PathValue("id")
@@ -295,8 +297,11 @@ func (a *api) deleteClient(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// rotateSecret replaces a confidential client's secret; the old one stops
-// working at once. The new secret is in the response and nowhere else.
+// rotateSecret replaces a confidential client's secret. The new one works at
+// once everywhere (a secret that does not match a cached client is checked
+// against the store); the old one stops working at once where the rotation
+// was served and within CONFIG_CACHE_TTL on other warm instances. The new
+// secret is in the response and nowhere else.
 func (a *api) rotateSecret(w http.ResponseWriter, r *http.Request) error {
 	c, err := a.client(r.Context(), r.PathValue("id"))
 	if err != nil {

@@ -68,13 +68,36 @@ func (h *handler) authenticateClient(ctx context.Context, r *http.Request, form 
 	if err != nil {
 		return nil, fmt.Errorf("token: client: %w", err)
 	}
+	if clientAuthenticates(client, method, secret) {
+		return client, nil
+	}
+	// The client may be a stale cached copy (a secret rotated, or the
+	// method changed, on another instance): check once against the store
+	// before refusing.
+	if fresh, ok := h.d.Clients.(oauth.FreshClientReader); ok {
+		client, err = fresh.FreshClient(ctx, clientID)
+		if errors.Is(err, oauth.ErrNotFound) {
+			return nil, errClientAuth("unknown client")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("token: client: %w", err)
+		}
+		if clientAuthenticates(client, method, secret) {
+			return client, nil
+		}
+	}
 	if method != client.TokenEndpointAuthMethod {
 		return nil, errClientAuth("client " + client.ClientID + " is registered for " + client.TokenEndpointAuthMethod + ", used " + method)
 	}
-	if method != oauth.AuthMethodNone && (client.SecretHash == "" || !oauth.VerifySecret(client.SecretHash, secret)) {
-		return nil, errClientAuth("wrong secret for client " + client.ClientID)
+	return nil, errClientAuth("wrong secret for client " + client.ClientID)
+}
+
+// clientAuthenticates reports whether method and secret authenticate c.
+func clientAuthenticates(c *oauth.Client, method, secret string) bool {
+	if method != c.TokenEndpointAuthMethod {
+		return false
 	}
-	return client, nil
+	return method == oauth.AuthMethodNone || (c.SecretHash != "" && oauth.VerifySecret(c.SecretHash, secret))
 }
 
 // basicCredentials decodes an Authorization: Basic header. RFC 6749 §2.3.1:
