@@ -83,8 +83,14 @@ func newEnv(t testing.TB) *env {
 
 func newEnvRand(t testing.TB, r io.Reader) *env {
 	t.Helper()
+	return newEnvOn(t, memstore.New(), r)
+}
+
+// newEnvOn is newEnv on another (empty) store.
+func newEnvOn(t testing.TB, store oauth.Store, r io.Reader) *env {
+	t.Helper()
 	s, _ := signers(t)
-	e := &env{t: t, store: faults.NewStore(memstore.New()), clock: oauthtest.NewClock(testStart), signer: s, logs: &oauthtest.SyncBuffer{}}
+	e := &env{t: t, store: faults.NewStore(store), clock: oauthtest.NewClock(testStart), signer: s, logs: &oauthtest.SyncBuffer{}}
 	e.keys = s.PublicKeys
 	seedStore(t, e.store)
 	e.h = NewHandler(Deps{

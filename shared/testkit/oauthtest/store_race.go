@@ -76,6 +76,18 @@ func storeConcurrencyCases() []storeCase {
 			storeMust(t, "Family", err)
 			storeDiff(t, "family after the race", want, got)
 		}},
+		// What this proves depends on the store. On the memory store: the
+		// store's own locking. On the DynamoDB store against moto: only that
+		// the store sends one conditional TransactWriteItems per redemption
+		// and maps its failure to ErrConsumed; moto applies concurrent
+		// conditional transactions on one item non-atomically (two of them
+		// both succeeded in 1 of 10 trials), so awstest.StartMoto passes it
+		// one request at a time, and this race is then a serial sequence.
+		// That redemption stays single under real concurrency rests on
+		// DynamoDB's documented atomicity of a conditional write and of a
+		// transaction. A store that checks the code and then writes in a
+		// second step (read-then-write) fails this test wherever its steps
+		// really interleave, as they do on the memory store's goroutines.
 		{"concurrent redeems of one code: exactly one succeeds and only its family exists", func(t *testing.T, s oauth.Store) {
 			hash := oauth.HashToken("code-1")
 			storeMust(t, "CreateCode", s.CreateCode(t.Context(), storeCode("code-1")))
