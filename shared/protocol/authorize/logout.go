@@ -34,14 +34,7 @@ func (h *handler) serveAuth0Logout(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if !h.endSession(w, r) {
-		return
-	}
-	if target == nil {
-		h.renderPage(w, http.StatusOK, "signedout", page{Title: "Signed out"})
-		return
-	}
-	http.Redirect(w, r, target.String(), http.StatusFound)
+	h.finishLogout(w, r, target)
 }
 
 // serveOIDCLogout is GET or POST /oidc/logout (RP-Initiated Logout 1.0
@@ -78,6 +71,12 @@ func (h *handler) serveOIDCLogout(w http.ResponseWriter, r *http.Request) {
 			target.RawQuery = q.Encode()
 		}
 	}
+	h.finishLogout(w, r, target)
+}
+
+// finishLogout ends the session, then redirects to target (already
+// checked), or shows the signed-out page when there is none.
+func (h *handler) finishLogout(w http.ResponseWriter, r *http.Request, target *url.URL) {
 	if !h.endSession(w, r) {
 		return
 	}
