@@ -25,6 +25,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./shared/crypto/jws
 	$(GO) test -run '^$$' -fuzz '^FuzzDERToRaw$$' -fuzztime $(FUZZTIME) ./shared/crypto/jws
 	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./shared/crypto/password
+	$(GO) test -run '^$$' -fuzz '^FuzzCheck$$' -fuzztime $(FUZZTIME) ./shared/crypto/dpop
 	$(GO) test -run '^$$' -fuzz '^FuzzRedirectURIMatch$$' -fuzztime $(FUZZTIME) ./shared/protocol/authorize
 	$(GO) test -run '^$$' -fuzz '^FuzzCheckJSON$$' -fuzztime $(FUZZTIME) ./shared/protocol/policyadmin
 

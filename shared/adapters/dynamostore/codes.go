@@ -27,6 +27,7 @@ const (
 	codeExpiresAt     = "x"
 	codeUsed          = "d" // always present, so conditions can test d = false
 	codeFamily        = "f"
+	codeDPoPJKT       = "jkt" // absent without dpop_jkt
 )
 
 func codeKey(hash string) item { return keyOf(codePrefix+hash, codeSK) }
@@ -45,6 +46,7 @@ func codeItem(c *oauth.AuthCode) item {
 	it.setT(codeExpiresAt, c.ExpiresAt)
 	it.setB(codeUsed, c.Used)
 	it.setS(codeFamily, c.FamilyID)
+	it.setS(codeDPoPJKT, c.DPoPJKT)
 	if !c.ExpiresAt.IsZero() {
 		it.setN(attrTTL, ttl(c.ExpiresAt))
 	}
@@ -66,6 +68,7 @@ func codeFrom(hash string, it item) *oauth.AuthCode {
 		ExpiresAt:           it.t(codeExpiresAt),
 		Used:                it.b(codeUsed),
 		FamilyID:            it.s(codeFamily),
+		DPoPJKT:             it.s(codeDPoPJKT),
 	}
 }
 

@@ -38,7 +38,8 @@ const (
 	famRevoked       = "r" // always present, so conditions can test r = false
 	famRevokedAt     = "rv"
 	famRevokeReason  = "rr"
-	famAbsTTL        = "ta" // TTL for the absolute expiry; present only when there is one
+	famDPoPJKT       = "jkt" // absent when the family is not bound to a DPoP key
+	famAbsTTL        = "ta"  // TTL for the absolute expiry; present only when there is one
 )
 
 // familyTTLMargin keeps a dead family readable for a day (diagnostics,
@@ -69,6 +70,7 @@ func familyItem(f *oauth.Family) item {
 	it.setB(famRevoked, f.Revoked)
 	it.setT(famRevokedAt, f.RevokedAt)
 	it.setS(famRevokeReason, f.RevokeReason)
+	it.setS(famDPoPJKT, f.DPoPJKT)
 	it.setS(attrGSI1PK, "USER#"+f.UserID)
 	it.setS(attrGSI1SK, fmt.Sprintf("%015d#%s", max(f.CreatedAt.UnixMilli(), 0), f.ID))
 	if !f.ExpiresAt.IsZero() {
@@ -113,6 +115,7 @@ func familyFrom(it item) *oauth.Family {
 		Revoked:       it.b(famRevoked),
 		RevokedAt:     it.t(famRevokedAt),
 		RevokeReason:  it.s(famRevokeReason),
+		DPoPJKT:       it.s(famDPoPJKT),
 	}
 }
 

@@ -17,7 +17,9 @@ const (
 	UnauthorizedClient      ErrorCode = "unauthorized_client"
 	UnsupportedGrantType    ErrorCode = "unsupported_grant_type"
 	InvalidScope            ErrorCode = "invalid_scope"
-	InvalidTarget           ErrorCode = "invalid_target" // RFC 8707 §2: audience/resource not allowed
+	InvalidTarget           ErrorCode = "invalid_target"     // RFC 8707 §2: audience/resource not allowed
+	InvalidDPoPProof        ErrorCode = "invalid_dpop_proof" // RFC 9449 §5
+	UseDPoPNonce            ErrorCode = "use_dpop_nonce"     // RFC 9449 §8
 	AccessDenied            ErrorCode = "access_denied"
 	UnsupportedResponseType ErrorCode = "unsupported_response_type"
 	ServerError             ErrorCode = "server_error"

@@ -244,6 +244,9 @@ type AuthCode struct {
 	// family it produced (RFC 6749 §4.1.2).
 	Used     bool
 	FamilyID string
+	// DPoPJKT is the dpop_jkt of the authorization request (RFC 9449 §10):
+	// the code may only be redeemed with a proof of that key.
+	DPoPJKT string
 }
 
 // Family is a grant: the user's consent to a client, from which one chain of
@@ -275,6 +278,11 @@ type Family struct {
 	Revoked      bool
 	RevokedAt    time.Time
 	RevokeReason string
+	// DPoPJKT binds the family to a client key (RFC 9449 §5): every
+	// exchange must carry a DPoP proof signed with the key of this RFC 7638
+	// thumbprint. Set for public clients that presented a proof at the code
+	// exchange; empty: not bound.
+	DPoPJKT string
 }
 
 // Active reports whether the family can still be exchanged at now.

@@ -197,6 +197,7 @@ func (h *handler) issueCode(w http.ResponseWriter, r *http.Request, req *request
 		Audience:            req.api.Identifier,
 		Scopes:              req.scopes,
 		Nonce:               req.nonce,
+		DPoPJKT:             req.dpopJKT,
 		UserID:              user.UserID,
 		AuthTime:            sess.AuthTime,
 		ExpiresAt:           now.Add(oauth.CodeLifetime),

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/mrrt-auth/mrrt/shared/core/oauth"
@@ -133,4 +134,20 @@ func TestSSODisabledAlwaysAsksForThePassword(t *testing.T) {
 	if r := b.authorize(query().Encode()); !isLoginPage(r) {
 		t.Errorf("sso_disabled: status %d, want the login page", r.status)
 	}
+}
+
+// RFC 9449 §10: dpop_jkt is stored with the code (the token endpoint then
+// redeems it only with a proof of that key); a malformed one is refused.
+func TestDPoPJKTParameter(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser(t)
+	q := query()
+	jkt := strings.Repeat("A", 43)
+	q.Set("dpop_jkt", jkt)
+	_, code := e.wantCode(t, b.loginAs(q, alice, alicePW), spaCB, "st-123", http.StatusSeeOther)
+	if code.DPoPJKT != jkt {
+		t.Errorf("code DPoPJKT %q, want %q", code.DPoPJKT, jkt)
+	}
+	q.Set("dpop_jkt", "not-a-thumbprint")
+	e.wantError(t, b.authorize(q.Encode()), spaCB, "st-123", oauth.InvalidRequest)
 }

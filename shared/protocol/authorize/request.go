@@ -27,6 +27,7 @@ type request struct {
 	scopes      []string // cut to what the API and OIDC define
 	challenge   string
 	nonce       string
+	dpopJKT     string // RFC 9449 §10; "" when not sent
 	prompt      string // "", promptNone or promptLogin
 	maxAge      int    // seconds; -1 when not sent
 }
@@ -50,7 +51,7 @@ const (
 // (RFC 6749 §3.1), even when repeated.
 var params = []string{
 	"response_type", "response_mode", "client_id", "redirect_uri", "state", "scope", "audience", "resource",
-	"code_challenge", "code_challenge_method", "nonce", "prompt", "max_age",
+	"code_challenge", "code_challenge_method", "nonce", "prompt", "max_age", "dpop_jkt",
 }
 
 // parseRequest validates an authorization request. On error, a nil request
@@ -144,6 +145,11 @@ func (h *handler) parseRequest(ctx context.Context, raw string) (*request, error
 		return req, oauth.Errorf(oauth.InvalidRequest, "code_challenge must be the 43-character base64url SHA-256 of the code verifier")
 	}
 
+	// RFC 9449 §10: dpop_jkt binds the code to a key; a JWK SHA-256
+	// thumbprint is 43 base64url characters.
+	if req.dpopJKT = q.Get("dpop_jkt"); req.dpopJKT != "" && !isThumbprint(req.dpopJKT) {
+		return req, oauth.Errorf(oauth.InvalidRequest, "dpop_jkt must be a base64url SHA-256 JWK thumbprint")
+	}
 	req.nonce = q.Get("nonce")
 	if len(req.nonce) > maxNonceLen {
 		return req, oauth.Errorf(oauth.InvalidRequest, "nonce is too long")
@@ -269,4 +275,18 @@ func parseMaxAge(s string) (int, bool) {
 		n = n*10 + int(c-'0')
 	}
 	return n, true
+}
+
+// isThumbprint reports whether s is 43 base64url characters (32 bytes).
+func isThumbprint(s string) bool {
+	if len(s) != 43 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }

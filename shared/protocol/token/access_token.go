@@ -26,6 +26,11 @@ type accessClaims struct {
 	Scope    string `json:"scope"`
 	AuthTime int64  `json:"auth_time,omitempty"`
 	Gty      string `json:"gty,omitempty"`
+	Cnf      *cnf   `json:"cnf,omitempty"` // RFC 9449 §6: the DPoP key the token is bound to
+}
+
+type cnf struct {
+	JKT string `json:"jkt"`
 }
 
 // idClaims are the claims of an OIDC ID token (OIDC Core §2).
@@ -71,6 +76,9 @@ func (h *handler) signAccessToken(ctx context.Context, t accessToken, now time.T
 		Scope:    httpx.JoinScope(t.scopes),
 		AuthTime: unixOrZero(t.authTime),
 		Gty:      t.gty,
+	}
+	if jkt := dpopJKT(ctx); jkt != "" {
+		c.Cnf = &cnf{JKT: jkt}
 	}
 	jwt, err := h.d.Signer.Sign(ctx, t.api.SigningAlg, oauth.TypAccessToken, &c)
 	if err != nil {

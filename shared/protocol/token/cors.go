@@ -18,6 +18,8 @@ func cors(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Origin") != "" {
 			w.Header().Set("Access-Control-Allow-Origin", "*")
+			// RFC 9449 §8: a browser client must read the nonce.
+			w.Header().Set("Access-Control-Expose-Headers", "DPoP-Nonce")
 		}
 		next.ServeHTTP(w, r)
 	})

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 
 	"github.com/mrrt-auth/mrrt/shared/core/oauth"
+	"github.com/mrrt-auth/mrrt/shared/crypto/dpop"
 	"github.com/mrrt-auth/mrrt/shared/crypto/jws"
 	"github.com/mrrt-auth/mrrt/shared/protocol/httpx"
 )
@@ -123,6 +124,7 @@ type metadata struct {
 	SubjectTypesSupported                      []string `json:"subject_types_supported"`
 	IDTokenSigningAlgValuesSupported           []string `json:"id_token_signing_alg_values_supported"`
 	ClaimsSupported                            []string `json:"claims_supported"`
+	DPoPSigningAlgValuesSupported              []string `json:"dpop_signing_alg_values_supported"`
 	AuthorizationResponseIssParameterSupported bool     `json:"authorization_response_iss_parameter_supported"`
 }
 
@@ -154,6 +156,7 @@ func (h *handler) metadata() []byte {
 		SubjectTypesSupported:                      []string{"public"},
 		IDTokenSigningAlgValuesSupported:           []string{h.d.Signer.DefaultAlg()},
 		ClaimsSupported:                            idTokenClaims,
+		DPoPSigningAlgValuesSupported:              dpop.Algs,
 		AuthorizationResponseIssParameterSupported: true,
 	}
 	var buf bytes.Buffer

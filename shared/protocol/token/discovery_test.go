@@ -38,6 +38,7 @@ func TestMetadata(t *testing.T) {
 		"subject_types_supported":                        []any{"public"},
 		"id_token_signing_alg_values_supported":          []any{"RS256"},
 		"authorization_response_iss_parameter_supported": true,
+		"dpop_signing_alg_values_supported":              []any{"ES256", "RS256", "PS256"},
 	}
 	for _, path := range []string{"/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"} {
 		t.Run(path, func(t *testing.T) {

@@ -65,6 +65,11 @@ func (h *handler) exchangeCode(ctx context.Context, client *oauth.Client, form u
 	if !pkceMatches(code, verifier) {
 		return nil, errCode("code_verifier does not match the code_challenge", nil)
 	}
+	// RFC 9449 §10: a code requested with dpop_jkt needs a proof of that
+	// key; checked before the replay check, so it revokes nothing.
+	if err := checkBinding(ctx, code.DPoPJKT); err != nil {
+		return nil, err
+	}
 	if code.Used {
 		return nil, h.revokeCodeFamily(ctx, code, now)
 	}
@@ -91,7 +96,7 @@ func (h *handler) exchangeCode(ctx context.Context, client *oauth.Client, form u
 	if err != nil {
 		return nil, err
 	}
-	resp := &oauth.TokenResponse{AccessToken: at, TokenType: "Bearer", ExpiresIn: expiresIn, Scope: httpx.JoinScope(scopes)}
+	resp := &oauth.TokenResponse{AccessToken: at, TokenType: tokenType(ctx), ExpiresIn: expiresIn, Scope: httpx.JoinScope(scopes)}
 	if slices.Contains(code.Scopes, oauth.ScopeOpenID) {
 		if resp.IDToken, err = h.signIDToken(ctx, client, code.UserID, code.AuthTime, code.Nonce, code.Scopes, now); err != nil {
 			return nil, err
@@ -259,6 +264,12 @@ func (h *handler) newFamily(ctx context.Context, code *oauth.AuthCode, client *o
 		ExpiresAt:     absoluteExpiry(client, now),
 		IdleExpiresAt: idleExpiry(client, now),
 		HeadHash:      oauth.HashToken(raw),
+	}
+	if client.IsPublic() {
+		// RFC 9449 §5: a public client's refresh tokens are bound to the
+		// key of the proof that obtained them, for the family's life;
+		// a confidential client's are bound by its authentication.
+		fam.DPoPJKT = dpopJKT(ctx)
 	}
 	return fam, raw, nil
 }

@@ -79,5 +79,5 @@ func (h *handler) clientCredentials(ctx context.Context, client *oauth.Client, f
 	if err != nil {
 		return nil, err
 	}
-	return &oauth.TokenResponse{AccessToken: at, TokenType: "Bearer", ExpiresIn: expiresIn, Scope: httpx.JoinScope(scopes)}, nil
+	return &oauth.TokenResponse{AccessToken: at, TokenType: tokenType(ctx), ExpiresIn: expiresIn, Scope: httpx.JoinScope(scopes)}, nil
 }

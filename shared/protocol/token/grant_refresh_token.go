@@ -83,6 +83,11 @@ func (h *handler) refresh(ctx context.Context, client *oauth.Client, form url.Va
 		// RFC 6749 §10.4: bound to its client. Not a reuse: revoke nothing.
 		return nil, errRefresh("invalid refresh token", fmt.Errorf("family %s belongs to client %s", fam.ID, fam.ClientID))
 	}
+	// RFC 9449 §5: bound to a key. Checked before reuse detection, so a
+	// stolen token presented without the key revokes nothing.
+	if err := checkBinding(ctx, fam.DPoPJKT); err != nil {
+		return nil, err
+	}
 	pos, err := classify(fam, client, &presented, hash, successorHash, now)
 	if err != nil {
 		return nil, err
@@ -246,7 +251,7 @@ func (h *handler) refreshResponse(ctx context.Context, fam *oauth.Family, client
 	if err != nil {
 		return nil, err
 	}
-	resp := &oauth.TokenResponse{AccessToken: at, TokenType: "Bearer", ExpiresIn: expiresIn, Scope: httpx.JoinScope(scopes)}
+	resp := &oauth.TokenResponse{AccessToken: at, TokenType: tokenType(ctx), ExpiresIn: expiresIn, Scope: httpx.JoinScope(scopes)}
 	if issuesIDToken(fam) {
 		if resp.IDToken, err = h.signIDToken(ctx, client, fam.UserID, fam.AuthTime, "", fam.Scopes, now); err != nil {
 			return nil, err

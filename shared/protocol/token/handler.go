@@ -112,6 +112,9 @@ func (h *handler) token(w http.ResponseWriter, r *http.Request) (*oauth.TokenRes
 	if err := checkOrigin(w, r, client); err != nil {
 		return nil, err
 	}
+	if ctx, err = h.checkDPoP(ctx, w, r, ""); err != nil {
+		return nil, err
+	}
 	switch gt := form.Get("grant_type"); gt {
 	case oauth.GrantTypeAuthorizationCode:
 		return h.exchangeCode(ctx, client, form)

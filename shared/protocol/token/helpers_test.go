@@ -346,6 +346,7 @@ type code struct {
 
 type codeSpec struct {
 	client, audience, scope, nonce, redirectURI string
+	dpopJKT                                     string
 }
 
 func (f *fixture) newCode(s codeSpec) code {
@@ -384,6 +385,7 @@ func (f *fixture) newCode(s codeSpec) code {
 		UserID:              userID,
 		AuthTime:            now.Add(-time.Minute),
 		ExpiresAt:           now.Add(oauth.CodeLifetime),
+		DPoPJKT:             s.dpopJKT,
 	})
 	if err != nil {
 		f.t.Fatal(err)

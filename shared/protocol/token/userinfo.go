@@ -22,6 +22,7 @@ type userinfoClaims struct {
 	Aud   json.RawMessage `json:"aud"`
 	Exp   int64           `json:"exp"`
 	Scope string          `json:"scope"`
+	Cnf   *cnf            `json:"cnf"`
 }
 
 // userinfoResponse is OIDC Core §5.3.2's answer: sub and the claims the
@@ -49,7 +50,7 @@ func invalidToken(desc string) *bearerError {
 // with a bearer access token of this server whose audience is the
 // userinfo audience and whose scope holds openid.
 func (h *handler) serveUserinfo(w http.ResponseWriter, r *http.Request) {
-	resp, err := h.userinfo(r)
+	resp, err := h.userinfo(w, r)
 	var be *bearerError
 	switch {
 	case errors.As(err, &be):
@@ -66,8 +67,8 @@ func (h *handler) serveUserinfo(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (h *handler) userinfo(r *http.Request) (*userinfoResponse, error) {
-	raw, err := bearer(r)
+func (h *handler) userinfo(w http.ResponseWriter, r *http.Request) (*userinfoResponse, error) {
+	raw, scheme, err := bearer(r)
 	if err != nil {
 		return nil, err
 	}
@@ -95,6 +96,20 @@ func (h *handler) userinfo(r *http.Request) (*userinfoResponse, error) {
 	if !h.d.Now().Before(time.Unix(c.Exp, 0)) || c.Sub == "" {
 		return nil, invalidToken("the token expired")
 	}
+	// RFC 9449 §7: a DPoP-bound token only with the DPoP scheme and a proof
+	// of its key for this request (ath included); an unbound one only as
+	// Bearer.
+	if c.Cnf != nil {
+		if !strings.EqualFold(scheme, "DPoP") {
+			return nil, invalidToken("the token is bound to a DPoP key: use the DPoP scheme with a proof")
+		}
+		pctx, err := h.checkDPoP(ctx, w, r, raw)
+		if err != nil || dpopJKT(pctx) != c.Cnf.JKT {
+			return nil, invalidToken("the DPoP proof is missing, invalid or of another key")
+		}
+	} else if !strings.EqualFold(scheme, "Bearer") {
+		return nil, invalidToken("the token is not DPoP-bound: use the Bearer scheme")
+	}
 	scopes := strings.Fields(c.Scope)
 	if !slices.Contains(scopes, oauth.ScopeOpenID) {
 		return nil, &bearerError{status: http.StatusForbidden, code: "insufficient_scope", desc: "the token's scope lacks openid"}
@@ -115,16 +130,17 @@ func (h *handler) userinfo(r *http.Request) (*userinfoResponse, error) {
 	return &userinfoResponse{Sub: c.Sub, userClaims: claimsOf(u, scopes)}, nil
 }
 
-// bearer returns the token of the one Authorization: Bearer header
-// (RFC 6750 §2.1).
-func bearer(r *http.Request) (string, error) {
+// bearer returns the token of the one Authorization header, Bearer
+// (RFC 6750 §2.1) or DPoP (RFC 9449 §7.1), and its scheme.
+func bearer(r *http.Request) (tok, scheme string, err error) {
 	values := r.Header.Values("Authorization")
 	if len(values) == 0 {
-		return "", &bearerError{status: http.StatusUnauthorized, code: "invalid_request", desc: "an Authorization: Bearer token is required", noErrorCode: true}
+		return "", "", &bearerError{status: http.StatusUnauthorized, code: "invalid_request", desc: "an Authorization: Bearer token is required", noErrorCode: true}
 	}
 	scheme, tok, ok := strings.Cut(values[0], " ")
-	if len(values) > 1 || !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" || strings.ContainsAny(tok, " \t") {
-		return "", &bearerError{status: http.StatusBadRequest, code: "invalid_request", desc: "the Authorization header must be a single Bearer token"}
+	known := strings.EqualFold(scheme, "Bearer") || strings.EqualFold(scheme, "DPoP")
+	if len(values) > 1 || !ok || !known || tok == "" || strings.ContainsAny(tok, " \t") {
+		return "", "", &bearerError{status: http.StatusBadRequest, code: "invalid_request", desc: "the Authorization header must be a single Bearer or DPoP token"}
 	}
-	return tok, nil
+	return tok, scheme, nil
 }

@@ -1,0 +1,223 @@
+package token
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"testing"
+
+	"github.com/mrrt-auth/mrrt/shared/core/oauth"
+)
+
+// dpopKeyPair is a client's DPoP key.
+type dpopKeyPair struct {
+	priv *ecdsa.PrivateKey
+	jwk  map[string]any
+	jkt  string
+	n    int
+}
+
+func newDPoPKey(t testing.TB) *dpopKeyPair {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, y := make([]byte, 32), make([]byte, 32)
+	k.X.FillBytes(x)
+	k.Y.FillBytes(y)
+	enc := base64.RawURLEncoding.EncodeToString
+	sum := sha256.Sum256(fmt.Appendf(nil, `{"crv":"P-256","kty":"EC","x":"%s","y":"%s"}`, enc(x), enc(y)))
+	return &dpopKeyPair{priv: k, jwk: map[string]any{"kty": "EC", "crv": "P-256", "x": enc(x), "y": enc(y)}, jkt: enc(sum[:])}
+}
+
+// proof signs a DPoP proof for method and path of the issuer, with nonce
+// and, for a resource request, ath of accessToken.
+func (k *dpopKeyPair) proof(t testing.TB, f *fixture, method, path, nonce, accessToken string) string {
+	t.Helper()
+	enc := base64.RawURLEncoding.EncodeToString
+	k.n++
+	h, _ := json.Marshal(map[string]any{"typ": "dpop+jwt", "alg": "ES256", "jwk": k.jwk})
+	claims := map[string]any{"jti": fmt.Sprintf("jti-%d", k.n), "htm": method, "htu": issuer + path, "iat": f.clock.Now().Unix()}
+	if nonce != "" {
+		claims["nonce"] = nonce
+	}
+	if accessToken != "" {
+		sum := sha256.Sum256([]byte(accessToken))
+		claims["ath"] = enc(sum[:])
+	}
+	c, _ := json.Marshal(claims)
+	input := enc(h) + "." + enc(c)
+	sum := sha256.Sum256([]byte(input))
+	r, s, err := ecdsa.Sign(rand.Reader, k.priv, sum[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig := make([]byte, 64)
+	r.FillBytes(sig[:32])
+	s.FillBytes(sig[32:])
+	return input + "." + enc(sig)
+}
+
+// dpopToken posts form to the token endpoint with a proof of k: the first
+// try without a nonce must ask for one (use_dpop_nonce), the second uses it.
+func (f *fixture) dpopToken(k *dpopKeyPair, clientID string, form url.Values) result {
+	f.t.Helper()
+	send := func(nonce string) result {
+		r := httptest.NewRequest(http.MethodPost, "/oauth/token", nil)
+		f.auth(clientID)(r, form)
+		r.Header.Set("DPoP", k.proof(f.t, f, http.MethodPost, "/oauth/token", nonce, ""))
+		return f.do(r, form.Encode())
+	}
+	first := send("")
+	if first.Status != http.StatusBadRequest || first.Error != string(oauth.UseDPoPNonce) || first.Header.Get("DPoP-Nonce") == "" {
+		f.t.Fatalf("a proof without a nonce: %v, DPoP-Nonce %q; want 400 use_dpop_nonce with a nonce", first, first.Header.Get("DPoP-Nonce"))
+	}
+	return send(first.Header.Get("DPoP-Nonce"))
+}
+
+func wantBound(t *testing.T, f *fixture, r result, k *dpopKeyPair) {
+	t.Helper()
+	wantOK(t, r)
+	if r.TokenType != "DPoP" {
+		t.Errorf("token_type %q, want DPoP", r.TokenType)
+	}
+	_, c := f.verify(r.AccessToken)
+	if cnf, _ := c["cnf"].(map[string]any); cnf == nil || cnf["jkt"] != k.jkt {
+		t.Errorf("access token cnf %v, want jkt %s", c["cnf"], k.jkt)
+	}
+}
+
+func TestDPoPBindsPublicClientRefreshTokensToTheKey(t *testing.T) {
+	f := newFixture(t)
+	k := newDPoPKey(t)
+	c := f.newCode(codeSpec{})
+	code := f.dpopToken(k, spaID, url.Values{"grant_type": {"authorization_code"}, "code": {c.raw}, "code_verifier": {c.verifier}, "redirect_uri": {callback}})
+	wantBound(t, f, code, k)
+	if fam := f.family(code.RefreshToken); fam.DPoPJKT != k.jkt {
+		t.Fatalf("family jkt %q, want %q", fam.DPoPJKT, k.jkt)
+	}
+	rt := code.RefreshToken
+	refresh := func(key *dpopKeyPair, token string, extra ...string) result {
+		form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {token}}
+		for i := 0; i+1 < len(extra); i += 2 {
+			form.Set(extra[i], extra[i+1])
+		}
+		if key == nil {
+			return f.token(spaID, form)
+		}
+		return f.dpopToken(key, spaID, form)
+	}
+
+	t.Run("a refresh without a proof is invalid_grant and revokes nothing", func(t *testing.T) {
+		wantError(t, refresh(nil, rt), http.StatusBadRequest, oauth.InvalidGrant)
+		if fam := f.family(rt); fam.Revoked {
+			t.Fatal("family revoked by a request without the key")
+		}
+	})
+	t.Run("a refresh with another key is invalid_grant and revokes nothing", func(t *testing.T) {
+		wantError(t, refresh(newDPoPKey(t), rt), http.StatusBadRequest, oauth.InvalidGrant)
+		if fam := f.family(rt); fam.Revoked {
+			t.Fatal("family revoked by a request with another key")
+		}
+	})
+	t.Run("the key holder refreshes, MRRT to another audience included", func(t *testing.T) {
+		r := refresh(k, rt)
+		wantBound(t, f, r, k)
+		old := rt
+		rt = r.RefreshToken
+		mrrt := refresh(k, rt, "audience", apiBilling)
+		wantBound(t, f, mrrt, k)
+		rt = mrrt.RefreshToken
+		// A stolen retired token without the key: refused before reuse
+		// detection, so the thief cannot log the user out.
+		wantError(t, refresh(nil, old), http.StatusBadRequest, oauth.InvalidGrant)
+		wantError(t, refresh(newDPoPKey(t), old), http.StatusBadRequest, oauth.InvalidGrant)
+		wantBound(t, f, refresh(k, rt), k)
+	})
+}
+
+func TestDPoPProofErrors(t *testing.T) {
+	f := newFixture(t)
+	k := newDPoPKey(t)
+	rt := f.login(codeSpec{client: webID}) // confidential: refresh tokens unbound
+	send := func(proof string) result {
+		r := httptest.NewRequest(http.MethodPost, "/oauth/token", nil)
+		form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}
+		f.auth(webID)(r, form)
+		r.Header.Set("DPoP", proof)
+		return f.do(r, form.Encode())
+	}
+	nonce := send(k.proof(t, f, http.MethodPost, "/oauth/token", "", "")).Header.Get("DPoP-Nonce")
+	for _, tc := range []struct{ name, proof string }{
+		{"a proof for another endpoint", k.proof(t, f, http.MethodPost, "/oauth/revoke", nonce, "")},
+		{"a proof for another method", k.proof(t, f, http.MethodGet, "/oauth/token", nonce, "")},
+		{"a malformed proof", "not.a.proof"},
+	} {
+		t.Run(tc.name+" is invalid_dpop_proof", func(t *testing.T) {
+			wantError(t, send(tc.proof), http.StatusBadRequest, oauth.InvalidDPoPProof)
+		})
+	}
+	t.Run("a confidential client's access tokens are bound, its family is not", func(t *testing.T) {
+		r := send(k.proof(t, f, http.MethodPost, "/oauth/token", nonce, ""))
+		wantBound(t, f, r, k)
+		if fam := f.family(rt); fam.DPoPJKT != "" { // non-rotating: the same token
+			t.Errorf("confidential family bound to %q", fam.DPoPJKT)
+		}
+	})
+	t.Run("client credentials get a bound access token", func(t *testing.T) {
+		r := f.dpopToken(k, m2mID, url.Values{"grant_type": {"client_credentials"}, "audience": {apiData}})
+		wantBound(t, f, r, k)
+	})
+}
+
+// RFC 9449 §10: a code requested with dpop_jkt is redeemed only with a
+// proof of that key; without, it stays unused.
+func TestDPoPJKTBindsTheCode(t *testing.T) {
+	f := newFixture(t)
+	k := newDPoPKey(t)
+	c := f.newCode(codeSpec{dpopJKT: k.jkt})
+	wantError(t, f.redeem(spaID, c), http.StatusBadRequest, oauth.InvalidGrant)
+	r := f.dpopToken(k, spaID, url.Values{"grant_type": {"authorization_code"}, "code": {c.raw}, "code_verifier": {c.verifier}, "redirect_uri": {callback}})
+	wantBound(t, f, r, k)
+}
+
+// A DPoP-bound token works at /userinfo only with the DPoP scheme and a
+// proof of its key (RFC 9449 §7); as a Bearer token it is refused.
+func TestUserinfoWithDPoPBoundToken(t *testing.T) {
+	f := newFixture(t)
+	k := newDPoPKey(t)
+	c := f.newCode(codeSpec{audience: oauth.UserinfoAudience(issuer), scope: "openid email"})
+	r := f.dpopToken(k, spaID, url.Values{"grant_type": {"authorization_code"}, "code": {c.raw}, "code_verifier": {c.verifier}, "redirect_uri": {callback}})
+	wantBound(t, f, r, k)
+	get := func(auth, proof string) int {
+		req := httptest.NewRequest(http.MethodGet, "/userinfo", nil)
+		req.Header.Set("Authorization", auth)
+		if proof != "" {
+			req.Header.Set("DPoP", proof)
+		}
+		w := httptest.NewRecorder()
+		f.handler.ServeHTTP(w, req)
+		return w.Code
+	}
+	if got := get("Bearer "+r.AccessToken, ""); got != http.StatusUnauthorized {
+		t.Errorf("bound token as Bearer: %d, want 401", got)
+	}
+	nonce := r.Header.Get("DPoP-Nonce")
+	if got := get("DPoP "+r.AccessToken, newDPoPKey(t).proof(t, f, http.MethodGet, "/userinfo", nonce, r.AccessToken)); got != http.StatusUnauthorized {
+		t.Errorf("a proof of another key: %d, want 401", got)
+	}
+	if got := get("DPoP "+r.AccessToken, k.proof(t, f, http.MethodGet, "/userinfo", nonce, r.AccessToken)); got != http.StatusOK {
+		t.Errorf("DPoP scheme with a proof of the key: %d, want 200", got)
+	}
+	if got := get("DPoP "+r.AccessToken, k.proof(t, f, http.MethodGet, "/userinfo", nonce, "another-token")); got != http.StatusUnauthorized {
+		t.Errorf("a proof with the wrong ath: %d, want 401", got)
+	}
+}
