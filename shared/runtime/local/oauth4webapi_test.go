@@ -1,0 +1,102 @@
+package local_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mrrt-auth/mrrt/shared/core/oauth"
+)
+
+// oauth4webapi (npm registry, pinned in testdata/oauth4webapi/package.json;
+// .ci/run installs it with npm ci), a standard OAuth client, in Node: its
+// DPoP support against this server for the code exchange, a refresh that
+// switches the audience (MRRT) and client credentials. It handles the
+// server's use_dpop_nonce answer as RFC 9449 §8 says (retry with the nonce).
+func TestOAuth4WebAPIDPoP(t *testing.T) {
+	const dir = "testdata/oauth4webapi"
+	node, err := exec.LookPath("node")
+	_, modErr := os.Stat(filepath.Join(dir, "node_modules", "oauth4webapi"))
+	if err != nil || modErr != nil {
+		msg := "OAUTH4WEBAPI TEST SKIPPED: needs node and npm ci --prefix shared/runtime/local/" + dir
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	srv, store := devServer(t)
+	code, verifier := "o4w-code-"+strings.Repeat("x", 40), strings.Repeat("v", 50)
+	now := time.Now()
+	if err := store.CreateCode(context.Background(), &oauth.AuthCode{
+		Hash: oauth.HashToken(code), ClientID: "demo-spa", RedirectURI: "https://app.example.com/callback",
+		CodeChallenge: s256(verifier), CodeChallengeMethod: "S256", Audience: "https://api.example.com",
+		Scopes: []string{"offline_access", "read:data"}, UserID: "auth0|demo", AuthTime: now, ExpiresAt: now.Add(time.Minute),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	input, _ := json.Marshal(map[string]string{
+		"issuer": srv.URL, "spaClient": "demo-spa", "redirectURI": "https://app.example.com/callback", "verifier": verifier,
+		"state":         "o4w-state",
+		"callbackURL":   "https://app.example.com/callback?" + url.Values{"code": {code}, "state": {"o4w-state"}, "iss": {srv.URL}}.Encode(),
+		"otherAudience": "https://billing.example.com", "audience": "https://api.example.com",
+		"m2mClient": "demo-m2m", "m2mSecret": "demo-m2m-secret-change-me",
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, node, filepath.Join(dir, "dpop.mjs"), string(input)).CombinedOutput()
+	if err != nil {
+		t.Fatalf("oauth4webapi: %v\n%s", err, out)
+	}
+	type view struct {
+		TokenType    string         `json:"token_type"`
+		Scope        string         `json:"scope"`
+		Claims       map[string]any `json:"claims"`
+		RefreshToken string         `json:"refresh_token"`
+	}
+	var got map[string]view
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("oauth4webapi output %q: %v", out, err)
+	}
+	var jkt string
+	for _, step := range []string{"code", "refreshed", "client_credentials"} {
+		v := got[step]
+		cnf, _ := v.Claims["cnf"].(map[string]any)
+		if !strings.EqualFold(v.TokenType, "DPoP") || cnf == nil || cnf["jkt"] == "" {
+			t.Errorf("%s: token_type %q, cnf %v; want a DPoP-bound token", step, v.TokenType, v.Claims["cnf"])
+			continue
+		}
+		if jkt == "" {
+			jkt = fmt.Sprint(cnf["jkt"])
+		} else if cnf["jkt"] != jkt {
+			t.Errorf("%s: bound to %v, the other tokens to %s (one key pair)", step, cnf["jkt"], jkt)
+		}
+	}
+	if aud := got["refreshed"].Claims["aud"]; aud != "https://billing.example.com" {
+		t.Errorf("the MRRT refresh's token is for %v, want the billing API", aud)
+	}
+	// The refresh token's family is bound to the same key.
+	fams, err := store.FamiliesByUser(context.Background(), "auth0|demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := oauth.HashToken(got["refreshed"].RefreshToken)
+	found := false
+	for _, f := range fams {
+		if f.HeadHash == head {
+			found = true
+			if f.DPoPJKT != jkt {
+				t.Errorf("family bound to %q, want %q", f.DPoPJKT, jkt)
+			}
+		}
+	}
+	if !found {
+		t.Error("no family holds the refreshed token")
+	}
+}
