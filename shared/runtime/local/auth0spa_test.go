@@ -78,7 +78,7 @@ func spaSeed(appOrigin string) string {
 
 // spaPage is the application: the unmodified SDK bundle and a script that
 // runs the flow and reports each step in window.__steps.
-func spaPage(domain string) string {
+func spaPage(domain string, useDpop bool) string {
 	return `<!doctype html><meta charset="utf-8"><title>SPA</title>
 <script src="/sdk.js"></script>
 <p id="status">loading</p>
@@ -90,7 +90,7 @@ const claims = (jwt) => JSON.parse(atob(jwt.split('.')[1].replace(/-/g, '+').rep
   try {
     const client = await auth0.createAuth0Client({
       domain: '` + domain + `', clientId: '` + spaClientID + `',
-      useRefreshTokens: true, useMrrt: true,
+      useRefreshTokens: true, useMrrt: true, useDpop: ` + fmt.Sprint(useDpop) + `,
       // The defaults hold only the OpenID scopes: the SDK adds them to every
       // request, and with MRRT each audience gets only its own API scopes.
       authorizationParams: { redirect_uri: location.origin + '/', audience: '` + spaDataAPI + `',
@@ -160,6 +160,13 @@ func selfSignedTLS(t *testing.T) *tls.Config {
 }
 
 func TestAuth0SPASDKInChromium(t *testing.T) {
+	t.Run("bearer tokens", func(t *testing.T) { runAuth0SPA(t, false) })
+	// The SDK's DPoP mode: it keeps a key pair in the browser, answers the
+	// server's use_dpop_nonce, and every token is bound to its key.
+	t.Run("DPoP mode (useDpop)", func(t *testing.T) { runAuth0SPA(t, true) })
+}
+
+func runAuth0SPA(t *testing.T, useDpop bool) {
 	chromium := findChromium()
 	sdk := filepath.Join(spaSDKDir, "node_modules", "@auth0", "auth0-spa-js", "dist", "auth0-spa-js.production.js")
 	_, sdkErr := os.Stat(sdk)
@@ -227,7 +234,7 @@ func TestAuth0SPASDKInChromium(t *testing.T) {
 			w.Write(sdkJS)
 		case "/":
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-			fmt.Fprint(w, spaPage(domain))
+			fmt.Fprint(w, spaPage(domain, useDpop))
 		case "/bye":
 			fmt.Fprint(w, `<!doctype html><title>Bye</title><p id="bye">signed out</p>`)
 		case "/check":
@@ -305,6 +312,14 @@ func TestAuth0SPASDKInChromium(t *testing.T) {
 	waitStep("billing", &billing)
 	if billing["aud"] != spaBillAPI || !strings.Contains(fmt.Sprint(billing["scope"]), "read:billing") {
 		t.Errorf("billing token: aud %v scope %v", billing["aud"], billing["scope"])
+	}
+	dataCnf, _ := data["cnf"].(map[string]any)
+	billCnf, _ := billing["cnf"].(map[string]any)
+	switch {
+	case !useDpop && (dataCnf != nil || billCnf != nil):
+		t.Errorf("bearer mode got DPoP-bound tokens: %v %v", dataCnf, billCnf)
+	case useDpop && (dataCnf == nil || billCnf == nil || dataCnf["jkt"] != billCnf["jkt"]):
+		t.Errorf("DPoP mode: cnf %v and %v, want both bound to the SDK's one key", dataCnf, billCnf)
 	}
 	if got := requests.get("token:refresh_token:" + spaBillAPI); got != 1 {
 		t.Errorf("%d refresh_token requests for the billing token, want 1", got)
