@@ -39,12 +39,13 @@ var (
 		AllowedOrigins: []string{"https://app.example.com"}, WebOrigins: []string{"http://localhost:3000"},
 		AllowedLogoutURLs: []string{"https://app.example.com/bye"}, Description: "An app", LogoURI: "https://app.example.com/logo.png",
 		InitiateLoginURI: "https://app.example.com/login", CrossOriginAuthentication: true, OIDCConformant: true, SSODisabled: true,
-		JWTConfiguration: &oauth.JWTConfiguration{Alg: oauth.AlgRS256},
+		JWTConfiguration: &oauth.JWTConfiguration{Alg: oauth.AlgRS256}, RequireProofOfPossession: true,
 	}
 	fullAPI = &oauth.ResourceServer{
 		ID: "api-1", Identifier: "https://api.example.com", Name: "API",
 		Scopes:        []oauth.Scope{{Value: "read:data", Description: "Read data"}},
 		TokenLifetime: 3600, SkipConsentForVerifiableFirstPartyClients: true, AllowOfflineAccess: true, SigningAlg: oauth.AlgES256,
+		ProofOfPossession: &oauth.ProofOfPossession{Mechanism: "dpop", Required: true},
 	}
 	fullGrant = &oauth.ClientGrant{ID: "cgr_1", ClientID: "client-1", Audience: "https://api.example.com", Scope: []string{"read:data"}}
 	fullUser  = &oauth.User{

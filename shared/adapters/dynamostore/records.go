@@ -36,6 +36,7 @@ const (
 	clientCrossOrigin    = "cross_origin_authentication"
 	clientOIDCConformant = "oidc_conformant"
 	clientSSODisabled    = "sso_disabled"
+	clientRequirePoP     = "require_proof_of_possession"
 	clientJWTConfig      = "jwt_configuration" // a map: jwtAlg
 	jwtAlg               = "alg"
 
@@ -63,6 +64,9 @@ const (
 	apiSkipConsent = "skip_consent_for_verifiable_first_party_clients"
 	apiOffline     = "allow_offline_access"
 	apiSigningAlg  = "signing_alg"
+	apiPoP         = "proof_of_possession" // a map: popMechanism, popRequired; absent when unset
+	popMechanism   = "mechanism"
+	popRequired    = "required"
 )
 
 // Client grant attributes.
@@ -131,6 +135,7 @@ func clientRecord(c *oauth.Client) item {
 	it.setTrue(clientCrossOrigin, c.CrossOriginAuthentication)
 	it.setTrue(clientOIDCConformant, c.OIDCConformant)
 	it.setTrue(clientSSODisabled, c.SSODisabled)
+	it.setTrue(clientRequirePoP, c.RequireProofOfPossession)
 	if alg := c.IDTokenAlg(); alg != "" {
 		jc := item{}
 		jc.setS(jwtAlg, alg)
@@ -172,6 +177,7 @@ func clientFromRecord(it item) *oauth.Client {
 		CrossOriginAuthentication: it.b(clientCrossOrigin),
 		OIDCConformant:            it.b(clientOIDCConformant),
 		SSODisabled:               it.b(clientSSODisabled),
+		RequireProofOfPossession:  it.b(clientRequirePoP),
 	}
 	if alg := it.m(clientJWTConfig).s(jwtAlg); alg != "" {
 		c.JWTConfiguration = &oauth.JWTConfiguration{Alg: alg}
@@ -213,6 +219,12 @@ func apiRecord(rs *oauth.ResourceServer) item {
 	it.setB(apiSkipConsent, rs.SkipConsentForVerifiableFirstPartyClients)
 	it.setB(apiOffline, rs.AllowOfflineAccess)
 	it.setS(apiSigningAlg, rs.SigningAlg)
+	if pop := rs.ProofOfPossession; pop != nil {
+		m := item{}
+		m.setS(popMechanism, pop.Mechanism)
+		m.setB(popRequired, pop.Required)
+		it.setM(apiPoP, m)
+	}
 	return it
 }
 
@@ -225,6 +237,10 @@ func apiFromRecord(it item) *oauth.ResourceServer {
 		SkipConsentForVerifiableFirstPartyClients: it.b(apiSkipConsent),
 		AllowOfflineAccess:                        it.b(apiOffline),
 		SigningAlg:                                it.s(apiSigningAlg),
+	}
+	if _, ok := it[apiPoP]; ok {
+		m := it.m(apiPoP)
+		rs.ProofOfPossession = &oauth.ProofOfPossession{Mechanism: m.s(popMechanism), Required: m.b(popRequired)}
 	}
 	if scopes, ok := it.ml(apiScopes); ok {
 		rs.Scopes = make([]oauth.Scope, len(scopes))

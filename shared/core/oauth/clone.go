@@ -27,6 +27,10 @@ func (c *Client) Clone() *Client {
 func (rs *ResourceServer) Clone() *ResourceServer {
 	out := *rs
 	out.Scopes = slices.Clone(rs.Scopes)
+	if rs.ProofOfPossession != nil {
+		pop := *rs.ProofOfPossession
+		out.ProofOfPossession = &pop
+	}
 	return &out
 }
 

@@ -88,6 +88,21 @@ type ResourceServer struct {
 	SkipConsentForVerifiableFirstPartyClients bool    `json:"skip_consent_for_verifiable_first_party_clients"`
 	AllowOfflineAccess                        bool    `json:"allow_offline_access"`
 	SigningAlg                                string  `json:"signing_alg"` // RS256 (default) or ES256
+	// ProofOfPossession is Auth0's proof_of_possession: with Required, this
+	// API's tokens are issued only to requests with a DPoP proof (RFC 9449).
+	ProofOfPossession *ProofOfPossession `json:"proof_of_possession,omitempty"`
+}
+
+// ProofOfPossession is an API's sender-constraining setting (Auth0 names);
+// the mechanism here is "dpop".
+type ProofOfPossession struct {
+	Mechanism string `json:"mechanism"`
+	Required  bool   `json:"required"`
+}
+
+// RequiresDPoP reports whether the API's tokens need a DPoP proof.
+func (rs *ResourceServer) RequiresDPoP() bool {
+	return rs.ProofOfPossession != nil && rs.ProofOfPossession.Required
 }
 
 // ReachableByMRRT reports whether refresh tokens issued for another API may
@@ -152,13 +167,16 @@ type Client struct {
 	// whose Auth0 meaning this server always has (OIDC-conformant, no
 	// cross-origin authentication: the login page is its own), and
 	// SSODisabled, which makes /authorize ask for the password every time.
-	Description               string            `json:"description,omitempty"`
-	LogoURI                   string            `json:"logo_uri,omitempty"`
-	InitiateLoginURI          string            `json:"initiate_login_uri,omitempty"`
-	CrossOriginAuthentication bool              `json:"cross_origin_authentication,omitempty"`
-	OIDCConformant            bool              `json:"oidc_conformant,omitempty"`
-	SSODisabled               bool              `json:"sso_disabled,omitempty"`
-	JWTConfiguration          *JWTConfiguration `json:"jwt_configuration,omitempty"`
+	Description               string `json:"description,omitempty"`
+	LogoURI                   string `json:"logo_uri,omitempty"`
+	InitiateLoginURI          string `json:"initiate_login_uri,omitempty"`
+	CrossOriginAuthentication bool   `json:"cross_origin_authentication,omitempty"`
+	OIDCConformant            bool   `json:"oidc_conformant,omitempty"`
+	SSODisabled               bool   `json:"sso_disabled,omitempty"`
+	// RequireProofOfPossession (Auth0's require_proof_of_possession): the
+	// application gets tokens only with a DPoP proof (RFC 9449).
+	RequireProofOfPossession bool              `json:"require_proof_of_possession,omitempty"`
+	JWTConfiguration         *JWTConfiguration `json:"jwt_configuration,omitempty"`
 	// SecretHash is HashToken(client_secret); empty for public clients.
 	// Never serialized to clients of the admin API.
 	SecretHash string `json:"-"`

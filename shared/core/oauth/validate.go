@@ -517,6 +517,9 @@ func ValidateResourceServer(rs *ResourceServer, adminAudience string, adminScope
 	if err := oneOf("signing_alg", rs.SigningAlg, AlgRS256, AlgES256); err != nil {
 		return err
 	}
+	if rs.ProofOfPossession != nil && rs.ProofOfPossession.Mechanism != "dpop" {
+		return fieldError("proof_of_possession.mechanism", "must be dpop (mTLS sender-constraining is not offered)")
+	}
 	seen := map[string]bool{}
 	for i, s := range rs.Scopes {
 		f := fmt.Sprintf("scopes[%d]", i)

@@ -28,6 +28,7 @@ type clientBody struct {
 	CrossOriginAuthentication opt[bool]                 `json:"cross_origin_authentication"`
 	OIDCConformant            opt[bool]                 `json:"oidc_conformant"`
 	SSODisabled               opt[bool]                 `json:"sso_disabled"`
+	RequireProofOfPossession  opt[bool]                 `json:"require_proof_of_possession"`
 	JWTConfiguration          opt[jwtConfigurationBody] `json:"jwt_configuration"`
 }
 
@@ -109,6 +110,7 @@ func (b *clientBody) apply(c *oauth.Client, create bool) error {
 		setFrom(&c.CrossOriginAuthentication, b.CrossOriginAuthentication, "cross_origin_authentication"),
 		setFrom(&c.OIDCConformant, b.OIDCConformant, "oidc_conformant"),
 		setFrom(&c.SSODisabled, b.SSODisabled, "sso_disabled"),
+		setFrom(&c.RequireProofOfPossession, b.RequireProofOfPossession, "require_proof_of_possession"),
 	} {
 		if err != nil {
 			return err

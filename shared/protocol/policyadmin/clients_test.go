@@ -110,6 +110,7 @@ func TestClientValidation(t *testing.T) {
 		{"an origin with a path is refused", post, clients, `{"name":"x","allowed_origins":["https://app.example.com/x"]}`, 0, "allowed_origins[0]: must be an origin"},
 		{"an http origin on a public host is refused", post, clients, `{"name":"x","web_origins":["http://app.example.com"]}`, 0, "web_origins[0]: must use https"},
 		{"a logout URL with a fragment is refused", post, clients, `{"name":"x","allowed_logout_urls":["https://app.example.com/#x"]}`, 0, "allowed_logout_urls[0]: must not contain a fragment"},
+		{"require_proof_of_possession is accepted", post, clients, `{"name":"x","require_proof_of_possession":true}`, 201, `"require_proof_of_possession":true`},
 		{"Auth0 application fields are accepted", post, clients, `{"name":"x","description":"d","logo_uri":"https://a.example.com/l.png","initiate_login_uri":"https://a.example.com/login","cross_origin_authentication":false,"oidc_conformant":true,"sso_disabled":false,"jwt_configuration":{"alg":"RS256"}}`, 201, ""},
 		{"an ID token algorithm this server does not sign with is refused", post, clients, `{"name":"x","jwt_configuration":{"alg":"HS256"}}`, 0, "jwt_configuration.alg"},
 		{"an Auth0 field without a meaning here is refused, named", post, clients, `{"name":"x","jwt_configuration":{"alg":"RS256","lifetime_in_seconds":36000}}`, 0, "lifetime_in_seconds"},

@@ -18,6 +18,13 @@ type apiBody struct {
 	SkipConsentForVerifiableFirstPartyClients opt[bool]        `json:"skip_consent_for_verifiable_first_party_clients"`
 	AllowOfflineAccess                        opt[bool]        `json:"allow_offline_access"`
 	SigningAlg                                opt[string]      `json:"signing_alg"`
+	ProofOfPossession                         opt[popBody]     `json:"proof_of_possession"`
+}
+
+// popBody is Auth0's proof_of_possession.
+type popBody struct {
+	Mechanism opt[string] `json:"mechanism"`
+	Required  opt[bool]   `json:"required"`
 }
 
 type scopeBody struct {
@@ -84,6 +91,20 @@ func (b *apiBody) apply(rs *oauth.ResourceServer, create bool) error {
 		return err
 	} else if ok {
 		rs.SigningAlg = v
+	}
+	switch pop := b.ProofOfPossession; {
+	case pop.Null:
+		rs.ProofOfPossession = nil
+	case pop.Set:
+		mech, _, err := pop.V.Mechanism.value("proof_of_possession.mechanism")
+		if err != nil {
+			return err
+		}
+		required, _, err := pop.V.Required.value("proof_of_possession.required")
+		if err != nil {
+			return err
+		}
+		rs.ProofOfPossession = &oauth.ProofOfPossession{Mechanism: mech, Required: required}
 	}
 	if create {
 		if rs.Name == "" && !b.Name.Set {

@@ -25,6 +25,8 @@ func TestResourceServerValidation(t *testing.T) {
 		{"an identifier with a wildcard is refused", post, apis, `{"identifier":"https://*.example.com"}`, 0, "identifier: must not contain spaces, control characters or *"},
 		{"an identifier over 600 characters is refused", post, apis, `{"identifier":"https://` + strings.Repeat("a", 600) + `"}`, 0, "identifier: must have at most 600"},
 		{"a URN identifier is accepted", post, apis, `{"identifier":"urn:example:reports"}`, 201, ""},
+		{"proof_of_possession with dpop is accepted (Auth0's field)", post, apis, `{"identifier":"https://pop.example.com","proof_of_possession":{"mechanism":"dpop","required":true}}`, 201, `"proof_of_possession":{"mechanism":"dpop","required":true}`},
+		{"proof_of_possession with mtls is refused", post, apis, `{"identifier":"https://mtls.example.com","proof_of_possession":{"mechanism":"mtls","required":true}}`, 0, "proof_of_possession.mechanism: must be dpop"},
 		{"a taken identifier is a conflict", post, apis, `{"identifier":"` + apiData + `"}`, 409, `"errorCode":"conflict"`},
 		{"an empty name is refused", post, apis, `{"identifier":"https://r.example.com","name":""}`, 0, "name: must not be empty"},
 		{"a token_lifetime of 0 is refused", post, apis, `{"identifier":"https://r.example.com","token_lifetime":0}`, 0, "token_lifetime: must be between 1 and 2592000"},

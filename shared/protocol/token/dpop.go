@@ -92,6 +92,21 @@ func (h *handler) checkDPoP(ctx context.Context, w http.ResponseWriter, r *http.
 	return context.WithValue(ctx, dpopKey{}, p.JKT), nil
 }
 
+// Proofs required by policy (Auth0's require_proof_of_possession on the
+// application, proof_of_possession.required on the API).
+var (
+	errDPoPRequiredByClient = &oauth.Error{Code: oauth.InvalidRequest, Description: "this application requires DPoP: send a DPoP proof"}
+	errDPoPRequiredByAPI    = &oauth.Error{Code: oauth.InvalidRequest, Description: "this API accepts only DPoP-bound tokens: send a DPoP proof"}
+)
+
+// requireDPoP applies the API's policy to the request.
+func requireDPoP(ctx context.Context, api *oauth.ResourceServer) error {
+	if api.RequiresDPoP() && dpopJKT(ctx) == "" {
+		return errDPoPRequiredByAPI
+	}
+	return nil
+}
+
 // checkBinding refuses a grant bound to a key (jkt) when the request's
 // proof is of another key or missing. It revokes nothing: a thief without
 // the key must not be able to log the user out.

@@ -83,6 +83,7 @@ func (f *fixture) dpopToken(k *dpopKeyPair, clientID string, form url.Values) re
 	return send(first.Header.Get("DPoP-Nonce"))
 }
 
+// wantBound checks a DPoP-bound answer; k nil: bound to any key.
 func wantBound(t *testing.T, f *fixture, r result, k *dpopKeyPair) {
 	t.Helper()
 	wantOK(t, r)
@@ -90,8 +91,9 @@ func wantBound(t *testing.T, f *fixture, r result, k *dpopKeyPair) {
 		t.Errorf("token_type %q, want DPoP", r.TokenType)
 	}
 	_, c := f.verify(r.AccessToken)
-	if cnf, _ := c["cnf"].(map[string]any); cnf == nil || cnf["jkt"] != k.jkt {
-		t.Errorf("access token cnf %v, want jkt %s", c["cnf"], k.jkt)
+	cnf, _ := c["cnf"].(map[string]any)
+	if cnf == nil || cnf["jkt"] == nil || (k != nil && cnf["jkt"] != k.jkt) {
+		t.Errorf("access token cnf %v, want a jkt", c["cnf"])
 	}
 }
 
@@ -220,4 +222,26 @@ func TestUserinfoWithDPoPBoundToken(t *testing.T) {
 	if got := get("DPoP "+r.AccessToken, k.proof(t, f, http.MethodGet, "/userinfo", nonce, "another-token")); got != http.StatusUnauthorized {
 		t.Errorf("a proof with the wrong ath: %d, want 401", got)
 	}
+}
+
+// Auth0's names: require_proof_of_possession on the application and
+// proof_of_possession {mechanism dpop, required} on the API refuse a
+// request without a proof, and accept one with it.
+func TestDPoPRequiredByPolicy(t *testing.T) {
+	t.Run("an application that requires DPoP", func(t *testing.T) {
+		f := newFixture(t)
+		f.updateClient(m2mID, func(c *oauth.Client) { c.RequireProofOfPossession = true })
+		form := url.Values{"grant_type": {"client_credentials"}, "audience": {apiData}}
+		wantError(t, f.token(m2mID, form), http.StatusBadRequest, oauth.InvalidRequest)
+		wantBound(t, f, f.dpopToken(newDPoPKey(t), m2mID, form), nil)
+	})
+	t.Run("an API that requires DPoP, reached by MRRT", func(t *testing.T) {
+		f := newFixture(t)
+		rt := f.login(codeSpec{})
+		f.updateAPI(apiBilling, func(a *oauth.ResourceServer) {
+			a.ProofOfPossession = &oauth.ProofOfPossession{Mechanism: "dpop", Required: true}
+		})
+		wantError(t, f.refresh(spaID, rt, "audience", apiBilling), http.StatusBadRequest, oauth.InvalidRequest)
+		wantOK(t, f.refresh(spaID, rt)) // the original API does not require it; the token survived the refusal
+	})
 }

@@ -83,6 +83,9 @@ func (h *handler) exchangeCode(ctx context.Context, client *oauth.Client, form u
 	if err != nil {
 		return nil, err
 	}
+	if err := requireDPoP(ctx, api); err != nil {
+		return nil, err
+	}
 	scopes := codeAccessScopes(code, api)
 
 	// Build and sign everything before the code is consumed.

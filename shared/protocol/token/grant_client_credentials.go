@@ -41,6 +41,9 @@ func (h *handler) clientCredentials(ctx context.Context, client *oauth.Client, f
 	if err != nil {
 		return nil, err
 	}
+	if err := requireDPoP(ctx, api); err != nil {
+		return nil, err
+	}
 	grant, err := h.d.ClientGrants.ClientGrantFor(ctx, client.ClientID, audience)
 	if errors.Is(err, oauth.ErrNotFound) {
 		return nil, oauth.Errorf(oauth.InvalidTarget, "client has no grant for this audience").WithCause(err)

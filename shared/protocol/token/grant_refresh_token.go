@@ -106,6 +106,9 @@ func (h *handler) refresh(ctx context.Context, client *oauth.Client, form url.Va
 	if err != nil {
 		return nil, err
 	}
+	if err := requireDPoP(ctx, api); err != nil {
+		return nil, err
+	}
 	origin := api
 	if audience != fam.Audience {
 		if origin, err = h.api(ctx, fam.Audience, errOriginAPIGone); err != nil {

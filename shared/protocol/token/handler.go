@@ -115,6 +115,9 @@ func (h *handler) token(w http.ResponseWriter, r *http.Request) (*oauth.TokenRes
 	if ctx, err = h.checkDPoP(ctx, w, r, ""); err != nil {
 		return nil, err
 	}
+	if client.RequireProofOfPossession && dpopJKT(ctx) == "" {
+		return nil, errDPoPRequiredByClient
+	}
 	switch gt := form.Get("grant_type"); gt {
 	case oauth.GrantTypeAuthorizationCode:
 		return h.exchangeCode(ctx, client, form)
