@@ -28,7 +28,7 @@ func main() {
 			return nil, err
 		}
 		return token.NewHandler(token.Deps{
-			Clients: d.Store, APIs: d.Store, ClientGrants: d.Store, Codes: d.Store, Families: d.Store, Users: d.Store,
+			Clients: d.Store, APIs: d.Store, ClientGrants: d.Store, Codes: d.Store, Families: d.Store, Users: d.Store, Replay: d.Store,
 			Signer: keys.Signer, RefreshKey: keys.RefreshKey, Issuer: d.Issuer, Logger: slog.Default(),
 		}), nil
 	})

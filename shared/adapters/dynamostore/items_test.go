@@ -40,6 +40,9 @@ var (
 		AllowedLogoutURLs: []string{"https://app.example.com/bye"}, Description: "An app", LogoURI: "https://app.example.com/logo.png",
 		InitiateLoginURI: "https://app.example.com/login", CrossOriginAuthentication: true, OIDCConformant: true, SSODisabled: true,
 		JWTConfiguration: &oauth.JWTConfiguration{Alg: oauth.AlgRS256}, RequireProofOfPossession: true,
+		ClientAuthenticationMethods: &oauth.ClientAuthenticationMethods{PrivateKeyJWT: &oauth.PrivateKeyJWT{Credentials: []oauth.Credential{
+			{ID: "cred_1", Name: "key 1", CredentialType: "public_key", PEM: "-----BEGIN PUBLIC KEY-----\nx\n-----END PUBLIC KEY-----\n", Alg: oauth.AlgRS256},
+		}}},
 	}
 	fullAPI = &oauth.ResourceServer{
 		ID: "api-1", Identifier: "https://api.example.com", Name: "API",

@@ -37,6 +37,14 @@ const (
 	clientOIDCConformant = "oidc_conformant"
 	clientSSODisabled    = "sso_disabled"
 	clientRequirePoP     = "require_proof_of_possession"
+	clientAuthMethods    = "client_authentication_methods" // a map: pkjMethod → map: pkjCredentials → list of maps
+	pkjMethod            = "private_key_jwt"
+	pkjCredentials       = "credentials"
+	credID               = "id"
+	credName             = "name"
+	credType             = "credential_type"
+	credPEM              = "pem"
+	credAlg              = "alg"
 	clientJWTConfig      = "jwt_configuration" // a map: jwtAlg
 	jwtAlg               = "alg"
 
@@ -136,6 +144,24 @@ func clientRecord(c *oauth.Client) item {
 	it.setTrue(clientOIDCConformant, c.OIDCConformant)
 	it.setTrue(clientSSODisabled, c.SSODisabled)
 	it.setTrue(clientRequirePoP, c.RequireProofOfPossession)
+	if m := c.ClientAuthenticationMethods; m != nil {
+		am := item{}
+		if m.PrivateKeyJWT != nil {
+			creds := make([]item, len(m.PrivateKeyJWT.Credentials))
+			for i, cr := range m.PrivateKeyJWT.Credentials {
+				creds[i] = item{}
+				creds[i].setS(credID, cr.ID)
+				creds[i].setS(credName, cr.Name)
+				creds[i].setS(credType, cr.CredentialType)
+				creds[i].setS(credPEM, cr.PEM)
+				creds[i].setS(credAlg, cr.Alg)
+			}
+			pk := item{}
+			pk.setML(pkjCredentials, creds)
+			am.setM(pkjMethod, pk)
+		}
+		it.setM(clientAuthMethods, am)
+	}
 	if alg := c.IDTokenAlg(); alg != "" {
 		jc := item{}
 		jc.setS(jwtAlg, alg)
@@ -178,6 +204,18 @@ func clientFromRecord(it item) *oauth.Client {
 		OIDCConformant:            it.b(clientOIDCConformant),
 		SSODisabled:               it.b(clientSSODisabled),
 		RequireProofOfPossession:  it.b(clientRequirePoP),
+	}
+	if _, ok := it[clientAuthMethods]; ok {
+		am := it.m(clientAuthMethods)
+		c.ClientAuthenticationMethods = &oauth.ClientAuthenticationMethods{}
+		if _, ok := am[pkjMethod]; ok {
+			creds, _ := am.m(pkjMethod).ml(pkjCredentials)
+			pk := &oauth.PrivateKeyJWT{Credentials: make([]oauth.Credential, len(creds))}
+			for i, cr := range creds {
+				pk.Credentials[i] = oauth.Credential{ID: cr.s(credID), Name: cr.s(credName), CredentialType: cr.s(credType), PEM: cr.s(credPEM), Alg: cr.s(credAlg)}
+			}
+			c.ClientAuthenticationMethods.PrivateKeyJWT = pk
+		}
 	}
 	if alg := it.m(clientJWTConfig).s(jwtAlg); alg != "" {
 		c.JWTConfiguration = &oauth.JWTConfiguration{Alg: alg}

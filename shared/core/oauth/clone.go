@@ -13,6 +13,15 @@ func (c *Client) Clone() *Client {
 	out.AllowedOrigins = slices.Clone(c.AllowedOrigins)
 	out.WebOrigins = slices.Clone(c.WebOrigins)
 	out.AllowedLogoutURLs = slices.Clone(c.AllowedLogoutURLs)
+	if m := c.ClientAuthenticationMethods; m != nil {
+		cm := *m
+		if m.PrivateKeyJWT != nil {
+			pk := *m.PrivateKeyJWT
+			pk.Credentials = slices.Clone(pk.Credentials)
+			cm.PrivateKeyJWT = &pk
+		}
+		out.ClientAuthenticationMethods = &cm
+	}
 	if c.JWTConfiguration != nil {
 		jc := *c.JWTConfiguration
 		out.JWTConfiguration = &jc

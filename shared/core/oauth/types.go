@@ -4,6 +4,14 @@
 package oauth
 
 import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -18,6 +26,9 @@ const (
 	AuthMethodNone              = "none"
 	AuthMethodClientSecretPost  = "client_secret_post"
 	AuthMethodClientSecretBasic = "client_secret_basic"
+	// AuthMethodPrivateKeyJWT: a signed assertion (RFC 7523 §2.2, OIDC
+	// Core §9) verified with a key the client registered.
+	AuthMethodPrivateKeyJWT = "private_key_jwt"
 
 	AppTypeSPA            = "spa"
 	AppTypeNative         = "native"
@@ -175,11 +186,44 @@ type Client struct {
 	SSODisabled               bool   `json:"sso_disabled,omitempty"`
 	// RequireProofOfPossession (Auth0's require_proof_of_possession): the
 	// application gets tokens only with a DPoP proof (RFC 9449).
-	RequireProofOfPossession bool              `json:"require_proof_of_possession,omitempty"`
-	JWTConfiguration         *JWTConfiguration `json:"jwt_configuration,omitempty"`
+	RequireProofOfPossession bool `json:"require_proof_of_possession,omitempty"`
+	// ClientAuthenticationMethods is Auth0's: the public keys the client's
+	// private_key_jwt assertions are verified with.
+	ClientAuthenticationMethods *ClientAuthenticationMethods `json:"client_authentication_methods,omitempty"`
+	JWTConfiguration            *JWTConfiguration            `json:"jwt_configuration,omitempty"`
 	// SecretHash is HashToken(client_secret); empty for public clients.
 	// Never serialized to clients of the admin API.
 	SecretHash string `json:"-"`
+}
+
+// ClientAuthenticationMethods is Auth0's client_authentication_methods.
+type ClientAuthenticationMethods struct {
+	PrivateKeyJWT *PrivateKeyJWT `json:"private_key_jwt,omitempty"`
+}
+
+// PrivateKeyJWT lists the credentials of private_key_jwt (at most two, so
+// a key can be rotated without downtime, as in Auth0).
+type PrivateKeyJWT struct {
+	Credentials []Credential `json:"credentials"`
+}
+
+// Credential is a public key of a client (Auth0's client credential):
+// credential_type public_key, a PEM public key, and the algorithm of the
+// assertions it verifies (RS256, PS256 or ES256).
+type Credential struct {
+	ID             string `json:"id,omitempty"`
+	Name           string `json:"name,omitempty"`
+	CredentialType string `json:"credential_type"`
+	PEM            string `json:"pem"`
+	Alg            string `json:"alg,omitempty"`
+}
+
+// AssertionKeys returns the client's private_key_jwt credentials.
+func (c *Client) AssertionKeys() []Credential {
+	if c.ClientAuthenticationMethods == nil || c.ClientAuthenticationMethods.PrivateKeyJWT == nil {
+		return nil
+	}
+	return c.ClientAuthenticationMethods.PrivateKeyJWT.Credentials
 }
 
 // JWTConfiguration is Auth0's jwt_configuration: Alg is the ID tokens'
@@ -205,6 +249,32 @@ func (c *Client) AllowsOrigin(origin string) bool {
 		return true
 	}
 	return slices.Contains(c.AllowedOrigins, origin) || slices.Contains(c.WebOrigins, origin)
+}
+
+// ParsePublicKeyPEM reads a credential's PEM public key: RSA of at least
+// 2048 bits, or EC P-256.
+func ParsePublicKeyPEM(s string) (crypto.PublicKey, error) {
+	block, _ := pem.Decode([]byte(s))
+	if block == nil {
+		return nil, errors.New("no PEM block")
+	}
+	key, err := x509.ParsePKIXPublicKey(block.Bytes)
+	if err != nil {
+		return nil, errors.New("not a PKIX public key")
+	}
+	switch k := key.(type) {
+	case *rsa.PublicKey:
+		if k.N.BitLen() < 2048 {
+			return nil, errors.New("RSA keys need at least 2048 bits")
+		}
+	case *ecdsa.PublicKey:
+		if k.Curve != elliptic.P256() {
+			return nil, errors.New("EC keys must be P-256")
+		}
+	default:
+		return nil, fmt.Errorf("unsupported key type %T", key)
+	}
+	return key, nil
 }
 
 // IsPublic reports whether the client authenticates with no secret.

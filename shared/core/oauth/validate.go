@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"crypto/rsa"
 	"errors"
 	"fmt"
 	"net/mail"
@@ -39,7 +40,7 @@ const (
 // AppTypes, AuthMethods and GrantTypes are the values the server supports.
 var (
 	AppTypes    = []string{AppTypeSPA, AppTypeNative, AppTypeRegularWeb, AppTypeNonInteractive}
-	AuthMethods = []string{AuthMethodNone, AuthMethodClientSecretPost, AuthMethodClientSecretBasic}
+	AuthMethods = []string{AuthMethodNone, AuthMethodClientSecretPost, AuthMethodClientSecretBasic, AuthMethodPrivateKeyJWT}
 	GrantTypes  = []string{GrantTypeAuthorizationCode, GrantTypeRefreshToken, GrantTypeClientCredentials}
 )
 
@@ -377,10 +378,44 @@ func ValidateClient(c *Client, adminAudience string) error {
 	if err := validateAuth0Fields(c); err != nil {
 		return err
 	}
+	if err := validateCredentials(c); err != nil {
+		return err
+	}
 	if err := validateRefreshConfig(c); err != nil {
 		return err
 	}
 	return validatePolicyShape(c, adminAudience)
+}
+
+// validateCredentials checks private_key_jwt: one or two public keys, each
+// fit for its algorithm, exactly when the client authenticates that way.
+func validateCredentials(c *Client) error {
+	creds := c.AssertionKeys()
+	const f = "client_authentication_methods.private_key_jwt.credentials"
+	switch {
+	case c.TokenEndpointAuthMethod == AuthMethodPrivateKeyJWT && (len(creds) == 0 || len(creds) > 2):
+		return fieldError(f, "must hold one or two credentials for token_endpoint_auth_method private_key_jwt")
+	case c.TokenEndpointAuthMethod != AuthMethodPrivateKeyJWT && len(creds) > 0:
+		return fieldError(f, "are used only with token_endpoint_auth_method private_key_jwt")
+	}
+	for i, cr := range creds {
+		fi := fmt.Sprintf("%s[%d]", f, i)
+		if cr.CredentialType != "public_key" {
+			return fieldError(fi+".credential_type", "must be public_key")
+		}
+		key, err := ParsePublicKeyPEM(cr.PEM)
+		if err != nil {
+			return fieldError(fi+".pem", "%v", err)
+		}
+		_, isRSA := key.(*rsa.PublicKey)
+		switch {
+		case isRSA && cr.Alg != AlgRS256 && cr.Alg != "PS256":
+			return fieldError(fi+".alg", "must be RS256 or PS256 for an RSA key")
+		case !isRSA && cr.Alg != AlgES256:
+			return fieldError(fi+".alg", "must be ES256 for an EC key")
+		}
+	}
+	return nil
 }
 
 // validateAuth0Fields checks the descriptive Auth0 application fields.

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 	"strings"
 
 	"github.com/mrrt-auth/mrrt/shared/core/oauth"
@@ -27,17 +28,52 @@ func invalid(format string, args ...any) error {
 // Alg, so "none", HS256 or an RS/ES swap never verify (RFC 8725 §3.1).
 // Checking typ and the claims is the caller's job (RFC 8725 §3.11).
 func Verify(token string, keys []oauth.PublicKey) (Header, []byte, error) {
+	p, err := parse(token)
+	if err != nil {
+		return Header{}, nil, err
+	}
+	if p.header.Alg != oauth.AlgRS256 && p.header.Alg != oauth.AlgES256 {
+		return Header{}, nil, invalid("algorithm %q not allowed", p.header.Alg)
+	}
+	key, err := findKey(keys, p.header.Kid, p.header.Alg)
+	if err != nil {
+		return Header{}, nil, err
+	}
+	return p.verify(key)
+}
+
+// VerifyWith checks a compact JWS against one known key (no kid needed),
+// signed with one of algs (RS256, PS256, ES256): the key a client
+// registered for its assertions (private_key_jwt).
+func VerifyWith(token string, key crypto.PublicKey, algs []string) (Header, []byte, error) {
+	p, err := parse(token)
+	if err != nil {
+		return Header{}, nil, err
+	}
+	if !slices.Contains(algs, p.header.Alg) {
+		return Header{}, nil, invalid("algorithm %q not allowed", p.header.Alg)
+	}
+	return p.verify(key)
+}
+
+// parsed is a compact JWS split and its header decoded.
+type parsed struct {
+	header                 Header
+	signingInput, sig, pay string
+}
+
+func parse(token string) (parsed, error) {
 	encHeader, rest, ok := strings.Cut(token, ".")
 	if !ok {
-		return Header{}, nil, invalid("not a compact JWS")
+		return parsed{}, invalid("not a compact JWS")
 	}
 	encPayload, encSig, ok := strings.Cut(rest, ".")
 	if !ok || strings.IndexByte(encSig, '.') >= 0 {
-		return Header{}, nil, invalid("not a compact JWS")
+		return parsed{}, invalid("not a compact JWS")
 	}
 	rawHeader, err := decode(encHeader)
 	if err != nil {
-		return Header{}, nil, invalid("header: %v", err)
+		return parsed{}, invalid("header: %v", err)
 	}
 	var h struct {
 		Header
@@ -46,31 +82,28 @@ func Verify(token string, keys []oauth.PublicKey) (Header, []byte, error) {
 		Crit json.RawMessage `json:"crit"`
 	}
 	if err := json.Unmarshal(rawHeader, &h); err != nil {
-		return Header{}, nil, invalid("header: %v", err)
+		return parsed{}, invalid("header: %v", err)
 	}
 	if h.Crit != nil {
-		return Header{}, nil, invalid("unsupported crit header")
+		return parsed{}, invalid("unsupported crit header")
 	}
-	if h.Alg != oauth.AlgRS256 && h.Alg != oauth.AlgES256 {
-		return Header{}, nil, invalid("algorithm %q not allowed", h.Alg)
-	}
-	key, err := findKey(keys, h.Kid, h.Alg)
-	if err != nil {
-		return Header{}, nil, err
-	}
-	sig, err := decode(encSig)
+	return parsed{header: h.Header, signingInput: token[:len(encHeader)+1+len(encPayload)], sig: encSig, pay: encPayload}, nil
+}
+
+func (p parsed) verify(key crypto.PublicKey) (Header, []byte, error) {
+	sig, err := decode(p.sig)
 	if err != nil {
 		return Header{}, nil, invalid("signature: %v", err)
 	}
-	digest := sha256.Sum256([]byte(token[:len(encHeader)+1+len(encPayload)]))
-	if err := verifySignature(h.Alg, key, digest[:], sig); err != nil {
+	digest := sha256.Sum256([]byte(p.signingInput))
+	if err := verifySignature(p.header.Alg, key, digest[:], sig); err != nil {
 		return Header{}, nil, err
 	}
-	payload, err := decode(encPayload)
+	payload, err := decode(p.pay)
 	if err != nil {
 		return Header{}, nil, invalid("payload: %v", err)
 	}
-	return h.Header, payload, nil
+	return p.header, payload, nil
 }
 
 func findKey(keys []oauth.PublicKey, kid, alg string) (crypto.PublicKey, error) {
@@ -96,6 +129,15 @@ func verifySignature(alg string, key crypto.PublicKey, digest, sig []byte) error
 			return invalid("RS256 with a %T key", key)
 		}
 		if err := rsa.VerifyPKCS1v15(pub, crypto.SHA256, digest, sig); err != nil {
+			return invalid("signature: %v", err)
+		}
+		return nil
+	case "PS256":
+		pub, ok := key.(*rsa.PublicKey)
+		if !ok {
+			return invalid("PS256 with a %T key", key)
+		}
+		if err := rsa.VerifyPSS(pub, crypto.SHA256, digest, sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthAuto}); err != nil {
 			return invalid("signature: %v", err)
 		}
 		return nil

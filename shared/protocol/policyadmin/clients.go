@@ -2,6 +2,7 @@ package policyadmin
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"net/http"
 
@@ -29,7 +30,27 @@ type clientBody struct {
 	OIDCConformant            opt[bool]                 `json:"oidc_conformant"`
 	SSODisabled               opt[bool]                 `json:"sso_disabled"`
 	RequireProofOfPossession  opt[bool]                 `json:"require_proof_of_possession"`
+	ClientAuthMethods         opt[authMethodsBody]      `json:"client_authentication_methods"`
 	JWTConfiguration          opt[jwtConfigurationBody] `json:"jwt_configuration"`
+}
+
+// authMethodsBody is Auth0's client_authentication_methods, with the
+// private_key_jwt credentials given inline (as Auth0's client create takes
+// them); each gets an id.
+type authMethodsBody struct {
+	PrivateKeyJWT opt[privateKeyJWTBody] `json:"private_key_jwt"`
+}
+
+type privateKeyJWTBody struct {
+	Credentials opt[[]credentialBody] `json:"credentials"`
+}
+
+type credentialBody struct {
+	ID             opt[string] `json:"id"`
+	Name           opt[string] `json:"name"`
+	CredentialType opt[string] `json:"credential_type"`
+	PEM            opt[string] `json:"pem"`
+	Alg            opt[string] `json:"alg"`
 }
 
 // jwtConfigurationBody is the part of Auth0's jwt_configuration that has a
@@ -115,6 +136,40 @@ func (b *clientBody) apply(c *oauth.Client, create bool) error {
 		if err != nil {
 			return err
 		}
+	}
+	switch am := b.ClientAuthMethods; {
+	case am.Null:
+		c.ClientAuthenticationMethods = nil
+	case am.Set:
+		m := &oauth.ClientAuthenticationMethods{}
+		if pk, ok, err := am.V.PrivateKeyJWT.value("client_authentication_methods.private_key_jwt"); err != nil {
+			return err
+		} else if ok {
+			creds, _, err := pk.Credentials.value("client_authentication_methods.private_key_jwt.credentials")
+			if err != nil {
+				return err
+			}
+			m.PrivateKeyJWT = &oauth.PrivateKeyJWT{Credentials: make([]oauth.Credential, len(creds))}
+			for i, cb := range creds {
+				cr := &m.PrivateKeyJWT.Credentials[i]
+				for _, f := range []struct {
+					dst *string
+					o   opt[string]
+				}{{&cr.ID, cb.ID}, {&cr.Name, cb.Name}, {&cr.CredentialType, cb.CredentialType}, {&cr.PEM, cb.PEM}, {&cr.Alg, cb.Alg}} {
+					if err := setFrom(f.dst, f.o, "client_authentication_methods.private_key_jwt.credentials"); err != nil {
+						return err
+					}
+				}
+				if cr.ID == "" {
+					id, err := oauth.NewID(rand.Reader)
+					if err != nil {
+						return err
+					}
+					cr.ID = "cred_" + id
+				}
+			}
+		}
+		c.ClientAuthenticationMethods = m
 	}
 	if jc, ok, err := b.JWTConfiguration.value("jwt_configuration"); err != nil {
 		return err

@@ -43,7 +43,7 @@ func (h *handler) authenticateClient(ctx context.Context, r *http.Request, form 
 	}
 	if form.Has("client_assertion") || form.Has("client_assertion_type") {
 		methods++
-		method = "private_key_jwt"
+		method = oauth.AuthMethodPrivateKeyJWT
 	}
 	if methods > 1 {
 		return nil, oauth.Errorf(oauth.InvalidRequest, "more than one client authentication method")
@@ -55,6 +55,15 @@ func (h *handler) authenticateClient(ctx context.Context, r *http.Request, form 
 			return nil, oauth.Errorf(oauth.InvalidRequest, "client_id does not match the Authorization header")
 		}
 		clientID, secret = basicID, basicSecret
+	}
+	assertion := form.Get("client_assertion")
+	if method == oauth.AuthMethodPrivateKeyJWT {
+		if form.Get("client_assertion_type") != assertionType || assertion == "" {
+			return nil, errClientAuth("client_assertion_type must be " + assertionType)
+		}
+		if clientID == "" {
+			clientID = assertionSubject(assertion) // verified with the client's key below
+		}
 	}
 	if clientID == "" {
 		return nil, errClientAuth("no client_id")
@@ -68,8 +77,8 @@ func (h *handler) authenticateClient(ctx context.Context, r *http.Request, form 
 	if err != nil {
 		return nil, fmt.Errorf("token: client: %w", err)
 	}
-	if clientAuthenticates(client, method, secret) {
-		return client, nil
+	if ok, err := h.authenticates(ctx, client, method, secret, assertion); err != nil || ok {
+		return client, err
 	}
 	// The client may be a stale cached copy (a secret rotated, or the
 	// method changed, on another instance): check once against the store
@@ -82,8 +91,8 @@ func (h *handler) authenticateClient(ctx context.Context, r *http.Request, form 
 		if err != nil {
 			return nil, fmt.Errorf("token: client: %w", err)
 		}
-		if clientAuthenticates(client, method, secret) {
-			return client, nil
+		if ok, err := h.authenticates(ctx, client, method, secret, assertion); err != nil || ok {
+			return client, err
 		}
 	}
 	if method != client.TokenEndpointAuthMethod {
@@ -92,12 +101,19 @@ func (h *handler) authenticateClient(ctx context.Context, r *http.Request, form 
 	return nil, errClientAuth("wrong secret for client " + client.ClientID)
 }
 
-// clientAuthenticates reports whether method and secret authenticate c.
-func clientAuthenticates(c *oauth.Client, method, secret string) bool {
+// authenticates reports whether method and secret (or assertion)
+// authenticate c; err is a fault of the store (the assertion replay check).
+func (h *handler) authenticates(ctx context.Context, c *oauth.Client, method, secret, assertion string) (bool, error) {
 	if method != c.TokenEndpointAuthMethod {
-		return false
+		return false, nil
 	}
-	return method == oauth.AuthMethodNone || (c.SecretHash != "" && oauth.VerifySecret(c.SecretHash, secret))
+	switch method {
+	case oauth.AuthMethodNone:
+		return true, nil
+	case oauth.AuthMethodPrivateKeyJWT:
+		return h.verifyAssertion(ctx, c, assertion)
+	}
+	return c.SecretHash != "" && oauth.VerifySecret(c.SecretHash, secret), nil
 }
 
 // basicCredentials decodes an Authorization: Basic header. RFC 6749 §2.3.1:

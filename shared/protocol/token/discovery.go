@@ -125,6 +125,7 @@ type metadata struct {
 	IDTokenSigningAlgValuesSupported           []string `json:"id_token_signing_alg_values_supported"`
 	ClaimsSupported                            []string `json:"claims_supported"`
 	DPoPSigningAlgValuesSupported              []string `json:"dpop_signing_alg_values_supported"`
+	TokenEndpointAuthSigningAlgValuesSupported []string `json:"token_endpoint_auth_signing_alg_values_supported"`
 	AuthorizationResponseIssParameterSupported bool     `json:"authorization_response_iss_parameter_supported"`
 }
 
@@ -137,7 +138,7 @@ var (
 
 func (h *handler) metadata() []byte {
 	base := oauth.IssuerBase(h.d.Issuer)
-	authMethods := []string{oauth.AuthMethodClientSecretBasic, oauth.AuthMethodClientSecretPost, oauth.AuthMethodNone}
+	authMethods := []string{oauth.AuthMethodClientSecretBasic, oauth.AuthMethodClientSecretPost, oauth.AuthMethodPrivateKeyJWT, oauth.AuthMethodNone}
 	m := metadata{
 		Issuer:                                     h.d.Issuer,
 		AuthorizationEndpoint:                      base + "/authorize",
@@ -157,6 +158,7 @@ func (h *handler) metadata() []byte {
 		IDTokenSigningAlgValuesSupported:           []string{h.d.Signer.DefaultAlg()},
 		ClaimsSupported:                            idTokenClaims,
 		DPoPSigningAlgValuesSupported:              dpop.Algs,
+		TokenEndpointAuthSigningAlgValuesSupported: assertionAlgs,
 		AuthorizationResponseIssParameterSupported: true,
 	}
 	var buf bytes.Buffer

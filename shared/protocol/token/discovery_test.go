@@ -30,15 +30,16 @@ func TestMetadata(t *testing.T) {
 		"response_modes_supported":                   []any{"query"},
 		"grant_types_supported":                      []any{"authorization_code", "refresh_token", "client_credentials"},
 		"code_challenge_methods_supported":           []any{"S256"},
-		"token_endpoint_auth_methods_supported":      []any{"client_secret_basic", "client_secret_post", "none"},
-		"revocation_endpoint_auth_methods_supported": []any{"client_secret_basic", "client_secret_post", "none"},
+		"token_endpoint_auth_methods_supported":      []any{"client_secret_basic", "client_secret_post", "private_key_jwt", "none"},
+		"revocation_endpoint_auth_methods_supported": []any{"client_secret_basic", "client_secret_post", "private_key_jwt", "none"},
 		"scopes_supported":                           []any{"openid", "profile", "email", "offline_access"},
 		"claims_supported": []any{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce",
 			"name", "nickname", "given_name", "family_name", "picture", "updated_at", "email", "email_verified"},
-		"subject_types_supported":                        []any{"public"},
-		"id_token_signing_alg_values_supported":          []any{"RS256"},
-		"authorization_response_iss_parameter_supported": true,
-		"dpop_signing_alg_values_supported":              []any{"ES256", "RS256", "PS256"},
+		"subject_types_supported":                          []any{"public"},
+		"id_token_signing_alg_values_supported":            []any{"RS256"},
+		"authorization_response_iss_parameter_supported":   true,
+		"dpop_signing_alg_values_supported":                []any{"ES256", "RS256", "PS256"},
+		"token_endpoint_auth_signing_alg_values_supported": []any{"RS256", "PS256", "ES256"},
 	}
 	for _, path := range []string{"/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"} {
 		t.Run(path, func(t *testing.T) {

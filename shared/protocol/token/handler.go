@@ -42,7 +42,10 @@ type Deps struct {
 	Signer       oauth.Signer
 	// Users gives the ID token and /userinfo the user's standard claims;
 	// nil delivers none.
-	Users  oauth.UserStore
+	Users oauth.UserStore
+	// Replay makes private_key_jwt assertions single-use (a jti is
+	// reserved once); nil refuses private_key_jwt.
+	Replay oauth.LoginThrottle
 	Issuer string // e.g. "https://auth.example.com/", used byte for byte as iss
 	// RefreshKey returns the server's secret (>= 32 bytes) for refresh-token
 	// MACs and successor derivation; called per request, implementations cache.

@@ -117,6 +117,7 @@ func newFixtureWith(t testing.TB, signer oauth.Signer, iss string) *fixture {
 		Codes:        f.store,
 		Families:     f.store,
 		Users:        f.store,
+		Replay:       f.store,
 		Signer:       f.signer,
 		Issuer:       iss,
 		RefreshKey: func(context.Context) ([]byte, error) {

@@ -83,6 +83,7 @@ func NewToken(d Deps) http.Handler {
 		Codes:        d.Store,
 		Families:     d.Store,
 		Users:        d.Store,
+		Replay:       d.Store,
 		Signer:       d.Signer,
 		Issuer:       d.Issuer,
 		RefreshKey:   d.RefreshKeyFunc,

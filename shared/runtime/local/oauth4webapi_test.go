@@ -2,7 +2,11 @@ package local_test
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"net/url"
 	"os"
@@ -98,5 +102,63 @@ func TestOAuth4WebAPIDPoP(t *testing.T) {
 	}
 	if !found {
 		t.Error("no family holds the refreshed token")
+	}
+}
+
+// oauth4webapi's private_key_jwt (PrivateKeyJwt) for client credentials,
+// with a key registered on the client in Auth0's shape
+// (client_authentication_methods.private_key_jwt.credentials).
+func TestOAuth4WebAPIPrivateKeyJWT(t *testing.T) {
+	const dir = "testdata/oauth4webapi"
+	node, err := exec.LookPath("node")
+	_, modErr := os.Stat(filepath.Join(dir, "node_modules", "oauth4webapi"))
+	if err != nil || modErr != nil {
+		msg := "OAUTH4WEBAPI TEST SKIPPED: needs node and npm ci --prefix shared/runtime/local/" + dir
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	srv, store := devServer(t)
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	priv, _ := x509.MarshalPKCS8PrivateKey(key)
+	c := &oauth.Client{
+		ClientID: "pkj-m2m", Name: "PKJ", AppType: oauth.AppTypeNonInteractive, IsFirstParty: true,
+		GrantTypes: []string{oauth.GrantTypeClientCredentials}, TokenEndpointAuthMethod: oauth.AuthMethodPrivateKeyJWT,
+		RefreshToken: oauth.DefaultRefreshConfig(false),
+		ClientAuthenticationMethods: &oauth.ClientAuthenticationMethods{PrivateKeyJWT: &oauth.PrivateKeyJWT{Credentials: []oauth.Credential{{
+			ID: "cred_1", CredentialType: "public_key", Alg: oauth.AlgRS256,
+			PEM: string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub})),
+		}}}},
+	}
+	ctx := context.Background()
+	if err := store.CreateClient(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.CreateClientGrant(ctx, &oauth.ClientGrant{ID: "cg-pkj", ClientID: "pkj-m2m", Audience: "https://api.example.com", Scope: []string{"read:data"}}); err != nil {
+		t.Fatal(err)
+	}
+	input, _ := json.Marshal(map[string]string{
+		"issuer": srv.URL, "client": "pkj-m2m", "audience": "https://api.example.com",
+		"privateKeyPEM": string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: priv})),
+	})
+	cctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(cctx, node, filepath.Join(dir, "pkj.mjs"), string(input)).CombinedOutput()
+	if err != nil {
+		t.Fatalf("oauth4webapi: %v\n%s", err, out)
+	}
+	var got map[string]map[string]any
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("oauth4webapi output %q: %v", out, err)
+	}
+	for _, k := range []string{"first", "second"} {
+		if got[k]["client_id"] != "pkj-m2m" || got[k]["aud"] != "https://api.example.com" {
+			t.Errorf("%s token: %v", k, got[k])
+		}
 	}
 }
