@@ -6,7 +6,9 @@ import (
 	"crypto/elliptic"
 	"crypto/rsa"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/big"
 
@@ -105,4 +107,52 @@ func JWKS(keys []oauth.PublicKey) ([]byte, error) {
 		set.Keys = append(set.Keys, j)
 	}
 	return json.Marshal(set)
+}
+
+// ParseJWKS reads a JWK Set (RFC 7517 §5) of RSA and P-256 signing keys,
+// as JWKS renders it; keys of other types are skipped.
+func ParseJWKS(b []byte) ([]oauth.PublicKey, error) {
+	var set struct {
+		Keys []jwk `json:"keys"`
+	}
+	if err := json.Unmarshal(b, &set); err != nil {
+		return nil, fmt.Errorf("jws: JWKS: %w", err)
+	}
+	var out []oauth.PublicKey
+	for _, k := range set.Keys {
+		if k.Kid == "" || (k.Use != "" && k.Use != "sig") {
+			continue
+		}
+		key, err := parseJWK(k)
+		if err != nil {
+			continue
+		}
+		out = append(out, oauth.PublicKey{KeyID: k.Kid, Alg: k.Alg, Key: key})
+	}
+	return out, nil
+}
+
+func parseJWK(k jwk) (crypto.PublicKey, error) {
+	b64 := base64.RawURLEncoding
+	switch {
+	case k.Kty == "RSA" && k.Alg == oauth.AlgRS256:
+		n, err1 := b64.DecodeString(k.N)
+		e, err2 := b64.DecodeString(k.E)
+		if err1 != nil || err2 != nil || len(e) == 0 || len(e) > 4 {
+			return nil, errors.New("bad RSA key")
+		}
+		return &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(new(big.Int).SetBytes(e).Int64())}, nil
+	case k.Kty == "EC" && k.Crv == "P-256" && k.Alg == oauth.AlgES256:
+		x, err1 := b64.DecodeString(k.X)
+		y, err2 := b64.DecodeString(k.Y)
+		if err1 != nil || err2 != nil {
+			return nil, errors.New("bad EC key")
+		}
+		pub := &ecdsa.PublicKey{Curve: elliptic.P256(), X: new(big.Int).SetBytes(x), Y: new(big.Int).SetBytes(y)}
+		if !pub.Curve.IsOnCurve(pub.X, pub.Y) {
+			return nil, errors.New("EC point not on the curve")
+		}
+		return pub, nil
+	}
+	return nil, errors.New("unsupported key")
 }

@@ -163,3 +163,33 @@ func benchmarkVerify(b *testing.B, s *keySigner) {
 		}
 	}
 }
+
+// ParseJWKS reads back what JWKS renders, and Verify accepts a token with it.
+func TestParseJWKSReadsWhatJWKSRenders(t *testing.T) {
+	ctx := context.Background()
+	ks, err := jws.NewKeySet([]jws.DigestSigner{newKeySigner(t, rsaKey()), newKeySigner(t, ecKey())}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pubs, err := ks.PublicKeys(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := jws.JWKS(pubs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := jws.ParseJWKS(body)
+	if err != nil || len(got) != len(pubs) {
+		t.Fatalf("ParseJWKS: %d keys, %v; want %d", len(got), err, len(pubs))
+	}
+	for _, alg := range []string{oauth.AlgRS256, oauth.AlgES256} {
+		tok, err := ks.Sign(ctx, alg, oauth.TypAccessToken, map[string]string{"sub": "x"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := jws.Verify(tok, got); err != nil {
+			t.Errorf("%s: Verify with the parsed JWKS: %v", alg, err)
+		}
+	}
+}
