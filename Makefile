@@ -29,10 +29,10 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzRedirectURIMatch$$' -fuzztime $(FUZZTIME) ./shared/protocol/authorize
 	$(GO) test -run '^$$' -fuzz '^FuzzCheckJSON$$' -fuzztime $(FUZZTIME) ./shared/protocol/policyadmin
 
-## build: compile everything, and the three Lambda bootstraps into bin/
+## build: compile everything, and the Lambda bootstraps (three functions and the example API authorizer) into bin/
 build:
 	$(GO) build ./...
-	for f in authorize token policy-admin; do \
+	for f in authorize token policy-admin api-authorizer; do \
 		GOOS=linux GOARCH=$(LAMBDA_GOARCH) CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o bin/$$f/bootstrap ./functions/$$f || exit 1; \
 	done
 
@@ -79,7 +79,7 @@ bench: bench-aws
 # --- SAM (sam build, BuildMethod: makefile): one target per function logical id ---
 # sam build runs `make build-<LogicalId> ARTIFACTS_DIR=...`; each writes the
 # function's bootstrap for provided.al2023 on $(LAMBDA_GOARCH) (arm64).
-.PHONY: build-AuthorizeFunction build-TokenFunction build-PolicyAdminFunction
+.PHONY: build-AuthorizeFunction build-TokenFunction build-PolicyAdminFunction build-ApiAuthorizerFunction
 
 build-AuthorizeFunction:
 	GOOS=linux GOARCH=$(LAMBDA_GOARCH) CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/authorize
@@ -89,4 +89,7 @@ build-TokenFunction:
 
 build-PolicyAdminFunction:
 	GOOS=linux GOARCH=$(LAMBDA_GOARCH) CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/policy-admin
+
+build-ApiAuthorizerFunction:
+	GOOS=linux GOARCH=$(LAMBDA_GOARCH) CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/api-authorizer
 # --- end SAM ---

@@ -34,7 +34,10 @@ type Verifier struct {
 	Issuer   string // the issuer exactly as it writes iss
 	Audience string // this API's identifier
 	// BaseURL is the API's external URL (scheme and host, no trailing
-	// slash): htu is BaseURL + the request's path.
+	// slash): htu is BaseURL + the request's path. Empty: https:// and the
+	// request's Host, only right where Host is the host the request
+	// reached (API Gateway's requestContext.domainName), not a header a
+	// client chose.
 	BaseURL string
 	// JWKSURL defaults to the issuer's /.well-known/jwks.json.
 	JWKSURL    string
@@ -136,7 +139,7 @@ func (v *Verifier) Verify(ctx context.Context, r *http.Request) (*Claims, error)
 		maxAge = time.Minute
 	}
 	p, err := dpop.Check(proofs[0], dpop.Params{
-		Method: r.Method, URL: strings.TrimSuffix(v.BaseURL, "/") + r.URL.Path, Now: now,
+		Method: r.Method, URL: v.baseURL(r) + r.URL.Path, Now: now,
 		MaxAge: maxAge, Skew: 30 * time.Second, AccessToken: token,
 	})
 	if err != nil {
@@ -155,6 +158,13 @@ func (c *Claims) HasScope(scope string) bool { return slices.Contains(c.Scopes, 
 // Challenge is the WWW-Authenticate value for a refusal (RFC 6750 §3,
 // RFC 9449 §7.1).
 const Challenge = `Bearer error="invalid_token", DPoP error="invalid_token", algs="ES256 RS256 PS256"`
+
+func (v *Verifier) baseURL(r *http.Request) string {
+	if v.BaseURL == "" {
+		return "https://" + r.Host
+	}
+	return strings.TrimSuffix(v.BaseURL, "/")
+}
 
 func (v *Verifier) now() time.Time {
 	if v.Now != nil {

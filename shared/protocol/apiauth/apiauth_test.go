@@ -1,105 +1,33 @@
 package apiauth_test
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/mrrt-auth/mrrt/shared/protocol/apiauth"
 	"github.com/mrrt-auth/mrrt/shared/testkit/localserver"
+	"github.com/mrrt-auth/mrrt/shared/testkit/oauthtest"
 )
 
 const api = "https://api.example.com"
 
-type key struct {
-	priv *ecdsa.PrivateKey
-	jwk  map[string]any
-}
+type key struct{ *oauthtest.DPoPKey }
 
-func newKey(t *testing.T) *key {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	x, y := make([]byte, 32), make([]byte, 32)
-	k.X.FillBytes(x)
-	k.Y.FillBytes(y)
-	enc := base64.RawURLEncoding.EncodeToString
-	return &key{priv: k, jwk: map[string]any{"kty": "EC", "crv": "P-256", "x": enc(x), "y": enc(y)}}
-}
+func newKey(t *testing.T) *key { return &key{oauthtest.NewDPoPKey(t)} }
 
 func (k *key) proof(t *testing.T, method, htu, nonce, accessToken string) string {
 	t.Helper()
-	enc := base64.RawURLEncoding.EncodeToString
-	h, _ := json.Marshal(map[string]any{"typ": "dpop+jwt", "alg": "ES256", "jwk": k.jwk})
-	c := map[string]any{"jti": fmt.Sprint(time.Now().UnixNano()), "htm": method, "htu": htu, "iat": time.Now().Unix()}
-	if nonce != "" {
-		c["nonce"] = nonce
-	}
-	if accessToken != "" {
-		sum := sha256.Sum256([]byte(accessToken))
-		c["ath"] = enc(sum[:])
-	}
-	cb, _ := json.Marshal(c)
-	input := enc(h) + "." + enc(cb)
-	sum := sha256.Sum256([]byte(input))
-	r, s, err := ecdsa.Sign(rand.Reader, k.priv, sum[:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	sig := make([]byte, 64)
-	r.FillBytes(sig[:32])
-	s.FillBytes(sig[32:])
-	return input + "." + enc(sig)
-}
-
-// token gets a client-credentials token, DPoP-bound to k when k is set.
-func token(t *testing.T, base string, k *key) string {
-	t.Helper()
-	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {"demo-m2m"},
-		"client_secret": {"demo-m2m-secret-change-me"}, "audience": {api}}
-	post := func(nonce string) (*http.Response, map[string]any) {
-		req, _ := http.NewRequest(http.MethodPost, base+"/oauth/token", strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		if k != nil {
-			req.Header.Set("DPoP", k.proof(t, http.MethodPost, base+"/oauth/token", nonce, ""))
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var body map[string]any
-		json.NewDecoder(resp.Body).Decode(&body)
-		return resp, body
-	}
-	resp, body := post("")
-	if k != nil {
-		resp, body = post(resp.Header.Get("DPoP-Nonce"))
-	}
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("token: %d %v", resp.StatusCode, body)
-	}
-	return body["access_token"].(string)
+	return k.Proof(t, method, htu, time.Now(), nonce, accessToken)
 }
 
 func TestVerifier(t *testing.T) {
 	srv := localserver.Start(t, localserver.Options{})
 	v := &apiauth.Verifier{Issuer: srv.URL, Audience: api, BaseURL: api}
 	k := newKey(t)
-	bearer := token(t, srv.URL, nil)
-	bound := token(t, srv.URL, k)
+	bearer := oauthtest.ClientCredentials(t, srv.Client(), srv.URL, api, nil)
+	bound := oauthtest.ClientCredentials(t, srv.Client(), srv.URL, api, k.DPoPKey)
 	request := func(auth, proof string) *http.Request {
 		r := httptest.NewRequest(http.MethodGet, api+"/items", nil)
 		r.Header.Set("Authorization", auth)
@@ -143,6 +71,17 @@ func TestVerifier(t *testing.T) {
 			}
 		})
 	}
+	t.Run("without BaseURL the proof's htu is https and the request's host", func(t *testing.T) {
+		byHost := &apiauth.Verifier{Issuer: srv.URL, Audience: api}
+		if _, err := byHost.Verify(t.Context(), request("DPoP "+bound, k.proof(t, http.MethodGet, api+"/items", "", bound))); err != nil {
+			t.Fatalf("proof for %s/items: %v", api, err)
+		}
+		r := request("DPoP "+bound, k.proof(t, http.MethodGet, api+"/items", "", bound))
+		r.Host = "other.example.com"
+		if _, err := byHost.Verify(t.Context(), r); err == nil {
+			t.Fatal("a proof for api.example.com accepted at other.example.com")
+		}
+	})
 	t.Run("another API's verifier refuses the token (aud)", func(t *testing.T) {
 		other := &apiauth.Verifier{Issuer: srv.URL, Audience: "https://billing.example.com", BaseURL: api}
 		if _, err := other.Verify(t.Context(), request("Bearer "+bearer, "")); err == nil {

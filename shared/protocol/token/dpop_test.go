@@ -1,69 +1,25 @@
 package token
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"testing"
 
 	"github.com/mrrt-auth/mrrt/shared/core/oauth"
+	"github.com/mrrt-auth/mrrt/shared/testkit/oauthtest"
 )
 
 // dpopKeyPair is a client's DPoP key.
-type dpopKeyPair struct {
-	priv *ecdsa.PrivateKey
-	jwk  map[string]any
-	jkt  string
-	n    int
-}
+type dpopKeyPair struct{ *oauthtest.DPoPKey }
 
-func newDPoPKey(t testing.TB) *dpopKeyPair {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	x, y := make([]byte, 32), make([]byte, 32)
-	k.X.FillBytes(x)
-	k.Y.FillBytes(y)
-	enc := base64.RawURLEncoding.EncodeToString
-	sum := sha256.Sum256(fmt.Appendf(nil, `{"crv":"P-256","kty":"EC","x":"%s","y":"%s"}`, enc(x), enc(y)))
-	return &dpopKeyPair{priv: k, jwk: map[string]any{"kty": "EC", "crv": "P-256", "x": enc(x), "y": enc(y)}, jkt: enc(sum[:])}
-}
+func newDPoPKey(t testing.TB) *dpopKeyPair { return &dpopKeyPair{oauthtest.NewDPoPKey(t)} }
 
 // proof signs a DPoP proof for method and path of the issuer, with nonce
 // and, for a resource request, ath of accessToken.
 func (k *dpopKeyPair) proof(t testing.TB, f *fixture, method, path, nonce, accessToken string) string {
 	t.Helper()
-	enc := base64.RawURLEncoding.EncodeToString
-	k.n++
-	h, _ := json.Marshal(map[string]any{"typ": "dpop+jwt", "alg": "ES256", "jwk": k.jwk})
-	claims := map[string]any{"jti": fmt.Sprintf("jti-%d", k.n), "htm": method, "htu": issuer + path, "iat": f.clock.Now().Unix()}
-	if nonce != "" {
-		claims["nonce"] = nonce
-	}
-	if accessToken != "" {
-		sum := sha256.Sum256([]byte(accessToken))
-		claims["ath"] = enc(sum[:])
-	}
-	c, _ := json.Marshal(claims)
-	input := enc(h) + "." + enc(c)
-	sum := sha256.Sum256([]byte(input))
-	r, s, err := ecdsa.Sign(rand.Reader, k.priv, sum[:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	sig := make([]byte, 64)
-	r.FillBytes(sig[:32])
-	s.FillBytes(sig[32:])
-	return input + "." + enc(sig)
+	return k.Proof(t, method, issuer+path, f.clock.Now(), nonce, accessToken)
 }
 
 // dpopToken posts form to the token endpoint with a proof of k: the first
@@ -92,7 +48,7 @@ func wantBound(t *testing.T, f *fixture, r result, k *dpopKeyPair) {
 	}
 	_, c := f.verify(r.AccessToken)
 	cnf, _ := c["cnf"].(map[string]any)
-	if cnf == nil || cnf["jkt"] == nil || (k != nil && cnf["jkt"] != k.jkt) {
+	if cnf == nil || cnf["jkt"] == nil || (k != nil && cnf["jkt"] != k.JKT) {
 		t.Errorf("access token cnf %v, want a jkt", c["cnf"])
 	}
 }
@@ -103,8 +59,8 @@ func TestDPoPBindsPublicClientRefreshTokensToTheKey(t *testing.T) {
 	c := f.newCode(codeSpec{})
 	code := f.dpopToken(k, spaID, url.Values{"grant_type": {"authorization_code"}, "code": {c.raw}, "code_verifier": {c.verifier}, "redirect_uri": {callback}})
 	wantBound(t, f, code, k)
-	if fam := f.family(code.RefreshToken); fam.DPoPJKT != k.jkt {
-		t.Fatalf("family jkt %q, want %q", fam.DPoPJKT, k.jkt)
+	if fam := f.family(code.RefreshToken); fam.DPoPJKT != k.JKT {
+		t.Fatalf("family jkt %q, want %q", fam.DPoPJKT, k.JKT)
 	}
 	rt := code.RefreshToken
 	refresh := func(key *dpopKeyPair, token string, extra ...string) result {
@@ -185,7 +141,7 @@ func TestDPoPProofErrors(t *testing.T) {
 func TestDPoPJKTBindsTheCode(t *testing.T) {
 	f := newFixture(t)
 	k := newDPoPKey(t)
-	c := f.newCode(codeSpec{dpopJKT: k.jkt})
+	c := f.newCode(codeSpec{dpopJKT: k.JKT})
 	wantError(t, f.redeem(spaID, c), http.StatusBadRequest, oauth.InvalidGrant)
 	r := f.dpopToken(k, spaID, url.Values{"grant_type": {"authorization_code"}, "code": {c.raw}, "code_verifier": {c.verifier}, "redirect_uri": {callback}})
 	wantBound(t, f, r, k)

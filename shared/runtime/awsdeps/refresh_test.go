@@ -20,6 +20,7 @@ import (
 	"github.com/mrrt-auth/mrrt/shared/core/oauth"
 	"github.com/mrrt-auth/mrrt/shared/protocol/token"
 	"github.com/mrrt-auth/mrrt/shared/testkit/awstest"
+	"github.com/mrrt-auth/mrrt/shared/testkit/oauthtest"
 )
 
 // The token endpoint wired to DynamoDB and KMS exactly as the token Lambda
@@ -110,8 +111,17 @@ func (r response) str(k string) string { s, _ := r.body[k].(string); return s }
 
 func (e *endpoint) post(t testing.TB, form url.Values) response {
 	t.Helper()
+	return e.postProof(t, form, "")
+}
+
+// postProof posts form with a DPoP proof ("" for none).
+func (e *endpoint) postProof(t testing.TB, form url.Values, proof string) response {
+	t.Helper()
 	req := httptest.NewRequest(http.MethodPost, "/oauth/token", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if proof != "" {
+		req.Header.Set("DPoP", proof)
+	}
 	rec := httptest.NewRecorder()
 	e.handler.ServeHTTP(rec, req)
 	r := response{status: rec.Code, header: rec.Header()}
@@ -239,6 +249,33 @@ func TestTokenEndpointOnAWS(t *testing.T) {
 				var r response
 				got := e.counted(func() { r = e.redeem(t, strictID, code) })
 				t.Logf("authorization_code grant: %v", got)
+				return withCounts(r, got)
+			}, map[string]int{"GetItem": 1, "TransactWriteItems": 1, "Sign": 1}},
+			{"a DPoP-bound refresh exchange costs the same: the nonce and the key check need no AWS request", func(t *testing.T) response {
+				k := oauthtest.NewDPoPKey(t)
+				proof := func(nonce string) string {
+					return k.Proof(t, http.MethodPost, issuer+"/oauth/token", time.Now(), nonce, "")
+				}
+				code := url.Values{
+					"grant_type": {oauth.GrantTypeAuthorizationCode}, "client_id": {strictID}, "code": {e.newCode(t, strictID)},
+					"redirect_uri": {callback}, "code_verifier": {verifier},
+				}
+				ask := e.postProof(t, code, proof(""))
+				nonce := ask.header.Get("DPoP-Nonce")
+				if ask.str("error") != string(oauth.UseDPoPNonce) || nonce == "" {
+					t.Fatalf("first proof: %d %v, want use_dpop_nonce with a nonce", ask.status, ask.body)
+				}
+				first := e.postProof(t, code, proof(nonce))
+				wantStatus(t, "DPoP code exchange", first, http.StatusOK)
+				var r response
+				got := e.counted(func() {
+					r = e.postProof(t, url.Values{"grant_type": {oauth.GrantTypeRefreshToken}, "client_id": {strictID},
+						"refresh_token": {first.str("refresh_token")}}, proof(nonce))
+				})
+				t.Logf("refresh_token grant with DPoP: %v", got)
+				if r.str("token_type") != "DPoP" {
+					t.Errorf("token_type %q, want DPoP", r.str("token_type"))
+				}
 				return withCounts(r, got)
 			}, map[string]int{"GetItem": 1, "TransactWriteItems": 1, "Sign": 1}},
 			{"client credentials cost one Sign and no DynamoDB request", func(t *testing.T) response {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/mrrt-auth/mrrt/shared/adapters/dynamostore"
 	"github.com/mrrt-auth/mrrt/shared/runtime/awsdeps"
+	"github.com/mrrt-auth/mrrt/shared/runtime/lambdahttp"
 	"github.com/mrrt-auth/mrrt/shared/runtime/local"
 )
 
@@ -30,11 +31,20 @@ import (
 
 var functions = []local.Function{local.Authorize, local.Token, local.PolicyAdmin}
 
+// apiAuthorizer is the optional example authorizer for users' own APIs:
+// it serves no route of this API, but is named, built and given a role
+// like the three functions.
+const apiAuthorizer local.Function = "api-authorizer"
+
+// deployed are all the functions the template can deploy.
+var deployed = append(slices.Clone(functions), apiAuthorizer)
+
 // logicalIDs are the template's names of the functions.
 var logicalIDs = map[local.Function]string{
 	local.Authorize:   "AuthorizeFunction",
 	local.Token:       "TokenFunction",
 	local.PolicyAdmin: "PolicyAdminFunction",
+	apiAuthorizer:     "ApiAuthorizerFunction",
 }
 
 type template struct {
@@ -213,7 +223,7 @@ func sub(t *testing.T, v any) (string, any) {
 // names, so it never meets log groups an earlier stack left behind.
 func TestFunctionAndLogGroupNamesDoNotDependOnTheStackName(t *testing.T) {
 	tpl := readTemplate(t)
-	for _, f := range functions {
+	for _, f := range deployed {
 		name, _ := sub(t, tpl.Resources[logicalIDs[f]].Properties["FunctionName"])
 		if n := len(strings.Replace(name, "${Id}", "0123abcd", 1)); n > 64 {
 			t.Errorf("%s: name %q is %d characters, over Lambda's 64", f, name, n)
@@ -243,7 +253,7 @@ func TestFunctionAndLogGroupNamesDoNotDependOnTheStackName(t *testing.T) {
 // statement of it names "*": logs go to the function's own log group.
 func TestFunctionRolesNameNoWildcardResource(t *testing.T) {
 	tpl := readTemplate(t)
-	for _, f := range functions {
+	for _, f := range deployed {
 		fn := tpl.Resources[logicalIDs[f]].Properties
 		roleRef, _ := fn["Role"].(string)
 		role, ok := strings.CutSuffix(roleRef, ".Arn")
@@ -513,6 +523,34 @@ func TestTemplateEnvironmentIsWhatAWSDepsReads(t *testing.T) {
 	}
 }
 
+// The example authorizer's own variables and the global ISSUER are what
+// lambdahttp.AuthorizerFromEnv reads, and satisfy it.
+func TestAuthorizerEnvironmentIsWhatItReads(t *testing.T) {
+	tpl := readTemplate(t)
+	own, _ := get(tpl.Resources[logicalIDs[apiAuthorizer]].Properties, "Environment", "Variables").(map[string]any)
+	if len(own) == 0 {
+		t.Fatal("ApiAuthorizerFunction sets no Environment.Variables")
+	}
+	read := map[string]bool{}
+	values := map[string]string{"ISSUER": "https://auth.example.com/", "API_AUDIENCE": "https://api.example.com", "API_BASE_URL": "https://api.example.com"}
+	getenv := func(name string) string {
+		read[name] = true
+		_, global := tpl.Globals.Function.Environment.Variables[name]
+		if _, ok := own[name]; !ok && !global {
+			return ""
+		}
+		return values[name]
+	}
+	if _, err := lambdahttp.AuthorizerFromEnv(getenv); err != nil {
+		t.Fatalf("the template's variables do not satisfy the authorizer: %v", err)
+	}
+	for name := range own {
+		if !read[name] {
+			t.Errorf("ApiAuthorizerFunction sets %s, which the authorizer never reads", name)
+		}
+	}
+}
+
 func TestMakefileBuildsEveryFunction(t *testing.T) {
 	b, err := os.ReadFile("../../../Makefile")
 	if err != nil {
@@ -524,7 +562,7 @@ func TestMakefileBuildsEveryFunction(t *testing.T) {
 		t.Fatalf("Makefile: LAMBDA_FLAGS must build with -tags lambda.norpc -trimpath, got %v", flags)
 	}
 	tpl := readTemplate(t)
-	for _, f := range functions {
+	for _, f := range deployed {
 		id := logicalIDs[f]
 		t.Run(id+" is built by its makefile target", func(t *testing.T) {
 			fn := tpl.Resources[id]

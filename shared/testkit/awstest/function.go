@@ -112,6 +112,22 @@ type Invocation struct {
 // A function error comes back from the emulator as HTTP 200 with an
 // errorType in the body: Invoke returns it as *FunctionError.
 func (f *Function) Invoke(ctx context.Context, event []byte) (*Invocation, error) {
+	inv, err := f.InvokeRaw(ctx, event)
+	if err != nil {
+		return inv, err
+	}
+	if err := json.Unmarshal(inv.Raw, &inv.Response); err != nil {
+		return inv, fmt.Errorf("awstest: answer is not an API Gateway v2 response: %v: %s", err, inv.Raw)
+	}
+	if inv.Response.StatusCode == 0 {
+		return inv, fmt.Errorf("awstest: answer without statusCode: %s", inv.Raw)
+	}
+	return inv, nil
+}
+
+// InvokeRaw is Invoke for any event, such as an authorizer's: the answer
+// is left in Raw, undecoded.
+func (f *Function) InvokeRaw(ctx context.Context, event []byte) (*Invocation, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.URL, bytes.NewReader(event))
@@ -136,12 +152,6 @@ func (f *Function) Invoke(ctx context.Context, event []byte) (*Invocation, error
 	if json.Unmarshal(raw, &fe) == nil && fe.Type != "" {
 		fe.Body = string(raw)
 		return inv, &fe
-	}
-	if err := json.Unmarshal(raw, &inv.Response); err != nil {
-		return inv, fmt.Errorf("awstest: answer is not an API Gateway v2 response: %v: %s", err, raw)
-	}
-	if inv.Response.StatusCode == 0 {
-		return inv, fmt.Errorf("awstest: answer without statusCode: %s", raw)
 	}
 	return inv, nil
 }

@@ -26,13 +26,15 @@ import (
 	"github.com/mrrt-auth/mrrt/shared/runtime/lambdahttp"
 	"github.com/mrrt-auth/mrrt/shared/runtime/local"
 	"github.com/mrrt-auth/mrrt/shared/testkit/awstest"
+	"github.com/mrrt-auth/mrrt/shared/testkit/oauthtest"
 )
 
 // Placeholders in events/ for what only a running deployment can give.
 const (
 	refreshTokenPlaceholder = "REPLACE_WITH_REFRESH_TOKEN"
 	adminTokenPlaceholder   = "REPLACE_WITH_ADMIN_ACCESS_TOKEN"
-	issuerPlaceholder       = "REPLACE_WITH_ISSUER" // in a form body: replaced URL-encoded
+	issuerPlaceholder       = "REPLACE_WITH_ISSUER"       // in a form body: replaced URL-encoded
+	accessTokenPlaceholder  = "REPLACE_WITH_ACCESS_TOKEN" // demo-m2m's, for https://api.example.com
 )
 
 // expectation is what an event of events/ must produce.
@@ -166,6 +168,9 @@ func TestFunctionsUnderTheEmulator(t *testing.T) {
 		for _, path := range files {
 			name := filepath.Base(path)
 			seen[name] = true
+			if strings.HasPrefix(name, string(apiAuthorizer)+"-") {
+				continue // authorizer requests: the API authorizer's subtest sends them
+			}
 			t.Run(name, func(t *testing.T) {
 				want, ok := expectations[name]
 				if !ok {
@@ -206,6 +211,64 @@ func TestFunctionsUnderTheEmulator(t *testing.T) {
 			if !seen[name] {
 				t.Errorf("expectation for events/%s, which does not exist", name)
 			}
+		}
+	})
+
+	t.Run("the example API authorizer allows this issuer's tokens, a DPoP-bound one with its proof, and denies the rest", func(t *testing.T) {
+		fn, err := awstest.StartFunction(ctx, builds.emulator, builds.bootstrap[apiAuthorizer], awstest.FunctionConfig{
+			Name: string(apiAuthorizer), Issuer: s.issuer, HomeDir: t.TempDir(), MemoryMiB: "128",
+			Extra: []string{"API_AUDIENCE=https://api.example.com"},
+		}.Env())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer fn.Stop()
+		authorize := func(t *testing.T, event []byte) events.APIGatewayV2CustomAuthorizerSimpleResponse {
+			t.Helper()
+			inv, err := fn.InvokeRaw(ctx, event)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, tail(fn.Log(), 3000))
+			}
+			var out events.APIGatewayV2CustomAuthorizerSimpleResponse
+			if err := json.Unmarshal(inv.Raw, &out); err != nil {
+				t.Fatalf("answer %s: %v", inv.Raw, err)
+			}
+			return out
+		}
+		files, _ := filepath.Glob(filepath.Join("..", "..", "..", "events", string(apiAuthorizer)+"-*.json"))
+		if len(files) == 0 {
+			t.Fatal("no authorizer events in events/")
+		}
+		for _, path := range files {
+			if out := authorize(t, s.fillPlaceholders(t, readEvent(t, filepath.Base(path)))); !out.IsAuthorized || out.Context["client_id"] != "demo-m2m" {
+				t.Errorf("events/%s: %+v, want allowed for demo-m2m", filepath.Base(path), out)
+			}
+		}
+		var e events.APIGatewayV2CustomAuthorizerV2Request
+		json.Unmarshal(readEvent(t, string(apiAuthorizer)+"-bearer.json"), &e)
+		k := oauthtest.NewDPoPKey(t)
+		bound := oauthtest.ClientCredentials(t, s.client, s.issuer, "https://api.example.com", k)
+		s.issued = append(s.issued, bound)
+		send := func(authorization, proof string) events.APIGatewayV2CustomAuthorizerSimpleResponse {
+			e.Headers["authorization"], e.Headers["dpop"] = authorization, proof
+			raw, _ := json.Marshal(e)
+			return authorize(t, raw)
+		}
+		proof := k.Proof(t, http.MethodGet, "https://api.example.com/items", time.Now(), "", bound)
+		if out := send("DPoP "+bound, proof); !out.IsAuthorized || out.Context["jkt"] != k.JKT {
+			t.Errorf("DPoP-bound token with its proof: %+v, want allowed with jkt %s", out, k.JKT)
+		}
+		if out := send("DPoP "+bound, ""); out.IsAuthorized {
+			t.Error("DPoP-bound token without a proof: allowed")
+		}
+		if out := send("Bearer "+bound, ""); out.IsAuthorized {
+			t.Error("DPoP-bound token as Bearer: allowed")
+		}
+		if out := send("Bearer "+bound[:len(bound)-4]+"AAAA", ""); out.IsAuthorized {
+			t.Error("tampered token: allowed")
+		}
+		if l, _ := fn.WaitLog(ctx, regexp.MustCompile(`"msg":"denied"`)); len(l) == 0 || strings.Contains(fn.Log(), bound) {
+			t.Errorf("authorizer log without a denial, or with a token:\n%s", tail(fn.Log(), 3000))
 		}
 	})
 
@@ -398,6 +461,11 @@ func (s *stack) fillPlaceholders(t *testing.T, raw []byte) []byte {
 	text := strings.ReplaceAll(string(raw), issuerPlaceholder, url.QueryEscape(s.issuer))
 	if strings.Contains(text, adminTokenPlaceholder) {
 		text = strings.ReplaceAll(text, adminTokenPlaceholder, s.adminToken(t))
+	}
+	if strings.Contains(text, accessTokenPlaceholder) {
+		tok := oauthtest.ClientCredentials(t, s.client, s.issuer, "https://api.example.com", nil)
+		s.issued = append(s.issued, tok)
+		text = strings.ReplaceAll(text, accessTokenPlaceholder, tok)
 	}
 	if strings.Contains(text, refreshTokenPlaceholder) {
 		tok := s.signIn(t)

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -55,6 +56,10 @@ type buildCache struct {
 
 var builds buildCache
 
+// apiAuthorizer is the template's optional example authorizer, built with
+// the three functions (one go build) and run by its own subtest.
+const apiAuthorizer local.Function = "api-authorizer"
+
 func (b *buildCache) cleanup() {
 	if b.dir != "" {
 		os.RemoveAll(b.dir)
@@ -84,7 +89,8 @@ func build(t *testing.T) (string, map[local.Function]string) {
 		var emuErr, bootErr error
 		wg.Go(func() { builds.emulator, emuErr = awstest.InstallEmulator(ctx, builds.dir) })
 		wg.Go(func() {
-			builds.bootstrap, bootErr = awstest.BuildBootstraps(ctx, root, builds.dir, runtime.GOARCH, local.Functions)
+			fns := append(slices.Clone(local.Functions), apiAuthorizer)
+			builds.bootstrap, bootErr = awstest.BuildBootstraps(ctx, root, builds.dir, runtime.GOARCH, fns)
 		})
 		wg.Wait()
 		if builds.err = emuErr; builds.err == nil {
