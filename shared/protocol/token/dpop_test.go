@@ -201,3 +201,29 @@ func TestDPoPRequiredByPolicy(t *testing.T) {
 		wantOK(t, f.refresh(spaID, rt)) // the original API does not require it; the token survived the refusal
 	})
 }
+
+// A proof covers method and URL, not the form (RFC 9449 §4.2): a proof
+// captured with a refresh request, replayed with that request's refresh
+// token for another audience, must not mint a token for it.
+func TestDPoPProofReplayedForAnotherAudienceIsRefused(t *testing.T) {
+	f := newFixture(t)
+	k := newDPoPKey(t)
+	c := f.newCode(codeSpec{})
+	code := f.dpopToken(k, spaID, url.Values{"grant_type": {"authorization_code"}, "code": {c.raw}, "code_verifier": {c.verifier}, "redirect_uri": {callback}})
+	wantBound(t, f, code, k)
+	send := func(proof string, form url.Values) result {
+		r := httptest.NewRequest(http.MethodPost, "/oauth/token", nil)
+		f.auth(spaID)(r, form)
+		r.Header.Set("DPoP", proof)
+		return f.do(r, form.Encode())
+	}
+	nonce := send(k.proof(t, f, http.MethodPost, "/oauth/token", "", ""), url.Values{"grant_type": {"refresh_token"}, "refresh_token": {code.RefreshToken}}).Header.Get("DPoP-Nonce")
+	captured := k.proof(t, f, http.MethodPost, "/oauth/token", nonce, "")
+	wantBound(t, f, send(captured, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {code.RefreshToken}}), k)
+
+	replay := send(captured, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {code.RefreshToken}, "audience": {apiBilling}})
+	wantError(t, replay, http.StatusBadRequest, oauth.InvalidGrant)
+	if replay.AccessToken != "" {
+		t.Fatal("an access token for the other audience")
+	}
+}
