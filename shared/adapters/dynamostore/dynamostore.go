@@ -180,8 +180,8 @@ func (it item) b(name string) bool {
 }
 
 func (it item) t(name string) time.Time {
-	if _, ok := it[name]; !ok {
-		return time.Time{}
+	if _, ok := it[name].(*types.AttributeValueMemberN); !ok {
+		return time.Time{} // absent, or a first-version item's JSON time (never kept)
 	}
 	return time.UnixMilli(it.n(name)).UTC()
 }

@@ -45,7 +45,11 @@ const (
 	credType             = "credential_type"
 	credPEM              = "pem"
 	credAlg              = "alg"
-	clientJWTConfig      = "jwt_configuration" // a map: jwtAlg
+	credCreated          = "created_at" // milliseconds, absent when zero
+	credUpdated          = "updated_at"
+	credExpires          = "expires_at"
+	clientCredentials    = "client_credentials" // a list of maps: the cred* attributes
+	clientJWTConfig      = "jwt_configuration"  // a map: jwtAlg
 	jwtAlg               = "alg"
 
 	rtRotation     = "rotation_type"
@@ -149,12 +153,7 @@ func clientRecord(c *oauth.Client) item {
 		if m.PrivateKeyJWT != nil {
 			creds := make([]item, len(m.PrivateKeyJWT.Credentials))
 			for i, cr := range m.PrivateKeyJWT.Credentials {
-				creds[i] = item{}
-				creds[i].setS(credID, cr.ID)
-				creds[i].setS(credName, cr.Name)
-				creds[i].setS(credType, cr.CredentialType)
-				creds[i].setS(credPEM, cr.PEM)
-				creds[i].setS(credAlg, cr.Alg)
+				creds[i] = credentialItem(cr)
 			}
 			pk := item{}
 			pk.setML(pkjCredentials, creds)
@@ -162,12 +161,45 @@ func clientRecord(c *oauth.Client) item {
 		}
 		it.setM(clientAuthMethods, am)
 	}
+	if len(c.Credentials) > 0 {
+		creds := make([]item, len(c.Credentials))
+		for i, cr := range c.Credentials {
+			creds[i] = credentialItem(cr)
+		}
+		it.setML(clientCredentials, creds)
+	}
 	if alg := c.IDTokenAlg(); alg != "" {
 		jc := item{}
 		jc.setS(jwtAlg, alg)
 		it.setM(clientJWTConfig, jc)
 	}
 	return it
+}
+
+// credentialItem maps a client credential (or, in
+// client_authentication_methods, a reference holding only its id).
+func credentialItem(cr oauth.Credential) item {
+	it := item{}
+	it.setS(credID, cr.ID)
+	it.setS(credName, cr.Name)
+	it.setS(credType, cr.CredentialType)
+	it.setS(credPEM, cr.PEM)
+	it.setS(credAlg, cr.Alg)
+	it.setT(credCreated, cr.CreatedAt)
+	it.setT(credUpdated, cr.UpdatedAt)
+	if cr.ExpiresAt != nil {
+		it.setT(credExpires, *cr.ExpiresAt)
+	}
+	return it
+}
+
+func credentialOf(it item) oauth.Credential {
+	cr := oauth.Credential{ID: it.s(credID), Name: it.s(credName), CredentialType: it.s(credType), PEM: it.s(credPEM), Alg: it.s(credAlg),
+		CreatedAt: it.t(credCreated), UpdatedAt: it.t(credUpdated)}
+	if t := it.t(credExpires); !t.IsZero() {
+		cr.ExpiresAt = &t
+	}
+	return cr
 }
 
 // setTrue stores a flag only when it is set.
@@ -212,9 +244,15 @@ func clientFromRecord(it item) *oauth.Client {
 			creds, _ := am.m(pkjMethod).ml(pkjCredentials)
 			pk := &oauth.PrivateKeyJWT{Credentials: make([]oauth.Credential, len(creds))}
 			for i, cr := range creds {
-				pk.Credentials[i] = oauth.Credential{ID: cr.s(credID), Name: cr.s(credName), CredentialType: cr.s(credType), PEM: cr.s(credPEM), Alg: cr.s(credAlg)}
+				pk.Credentials[i] = credentialOf(cr)
 			}
 			c.ClientAuthenticationMethods.PrivateKeyJWT = pk
+		}
+	}
+	if creds, ok := it.ml(clientCredentials); ok {
+		c.Credentials = make([]oauth.Credential, len(creds))
+		for i, cr := range creds {
+			c.Credentials[i] = credentialOf(cr)
 		}
 	}
 	if alg := it.m(clientJWTConfig).s(jwtAlg); alg != "" {

@@ -22,6 +22,13 @@ func (c *Client) Clone() *Client {
 		}
 		out.ClientAuthenticationMethods = &cm
 	}
+	out.Credentials = slices.Clone(c.Credentials)
+	for i, cr := range out.Credentials {
+		if cr.ExpiresAt != nil {
+			t := *cr.ExpiresAt
+			out.Credentials[i].ExpiresAt = &t
+		}
+	}
 	if c.JWTConfiguration != nil {
 		jc := *c.JWTConfiguration
 		out.JWTConfiguration = &jc

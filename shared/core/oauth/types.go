@@ -187,10 +187,15 @@ type Client struct {
 	// RequireProofOfPossession (Auth0's require_proof_of_possession): the
 	// application gets tokens only with a DPoP proof (RFC 9449).
 	RequireProofOfPossession bool `json:"require_proof_of_possession,omitempty"`
-	// ClientAuthenticationMethods is Auth0's: the public keys the client's
-	// private_key_jwt assertions are verified with.
+	// ClientAuthenticationMethods is Auth0's: which of Credentials the
+	// client's private_key_jwt assertions are verified with (by id).
 	ClientAuthenticationMethods *ClientAuthenticationMethods `json:"client_authentication_methods,omitempty"`
-	JWTConfiguration            *JWTConfiguration            `json:"jwt_configuration,omitempty"`
+	// Credentials are the client's public keys, Auth0's client credentials
+	// (/api/v2/clients/{id}/credentials): created there, or given in full in
+	// client_authentication_methods at client creation, and used only once
+	// client_authentication_methods names them.
+	Credentials      []Credential      `json:"-"`
+	JWTConfiguration *JWTConfiguration `json:"jwt_configuration,omitempty"`
 	// SecretHash is HashToken(client_secret); empty for public clients.
 	// Never serialized to clients of the admin API.
 	SecretHash string `json:"-"`
@@ -201,29 +206,94 @@ type ClientAuthenticationMethods struct {
 	PrivateKeyJWT *PrivateKeyJWT `json:"private_key_jwt,omitempty"`
 }
 
-// PrivateKeyJWT lists the credentials of private_key_jwt (at most two, so
-// a key can be rotated without downtime, as in Auth0).
+// PrivateKeyJWT names the credentials of private_key_jwt by id (one or
+// two, so a key can be rotated without downtime, as in Auth0).
 type PrivateKeyJWT struct {
 	Credentials []Credential `json:"credentials"`
 }
 
 // Credential is a public key of a client (Auth0's client credential):
 // credential_type public_key, a PEM public key, and the algorithm of the
-// assertions it verifies (RS256, PS256 or ES256).
+// assertions it verifies (RS256, PS256 or ES256). In
+// client_authentication_methods only ID is kept: a reference.
 type Credential struct {
-	ID             string `json:"id,omitempty"`
-	Name           string `json:"name,omitempty"`
-	CredentialType string `json:"credential_type"`
-	PEM            string `json:"pem"`
-	Alg            string `json:"alg,omitempty"`
+	ID             string     `json:"id,omitempty"`
+	Name           string     `json:"name,omitempty"`
+	CredentialType string     `json:"credential_type,omitempty"`
+	PEM            string     `json:"pem,omitempty"`
+	Alg            string     `json:"alg,omitempty"`
+	CreatedAt      time.Time  `json:"created_at,omitzero"`
+	UpdatedAt      time.Time  `json:"updated_at,omitzero"`
+	ExpiresAt      *time.Time `json:"expires_at,omitempty"`
 }
 
-// AssertionKeys returns the client's private_key_jwt credentials.
-func (c *Client) AssertionKeys() []Credential {
+// MaxCredentials bounds a client's credentials (Credentials).
+const MaxCredentials = 10
+
+// isReference reports whether cr only names a credential by id.
+func (cr Credential) isReference() bool {
+	return cr == Credential{ID: cr.ID}
+}
+
+// Expired reports whether the credential has expired at now.
+func (cr Credential) Expired(now time.Time) bool {
+	return cr.ExpiresAt != nil && !now.Before(*cr.ExpiresAt)
+}
+
+// Credential returns the client's credential id, or nil.
+func (c *Client) Credential(id string) *Credential {
+	for i := range c.Credentials {
+		if c.Credentials[i].ID == id {
+			return &c.Credentials[i]
+		}
+	}
+	return nil
+}
+
+// credentialRefs are the ids client_authentication_methods names.
+func (c *Client) credentialRefs() []Credential {
 	if c.ClientAuthenticationMethods == nil || c.ClientAuthenticationMethods.PrivateKeyJWT == nil {
 		return nil
 	}
 	return c.ClientAuthenticationMethods.PrivateKeyJWT.Credentials
+}
+
+// AssertionKeys returns the credentials private_key_jwt uses: those
+// client_authentication_methods names.
+func (c *Client) AssertionKeys() []Credential {
+	var out []Credential
+	for _, ref := range c.credentialRefs() {
+		if cr := c.Credential(ref.ID); cr != nil {
+			out = append(out, *cr)
+		}
+	}
+	return out
+}
+
+// AdoptInlineCredentials turns credentials given in full in
+// client_authentication_methods (Auth0's client creation takes them so)
+// into credentials of the client, named there by id; newID makes ids.
+func (c *Client) AdoptInlineCredentials(now time.Time, newID func() (string, error)) error {
+	refs := c.credentialRefs()
+	for i, cr := range refs {
+		if cr.isReference() {
+			continue
+		}
+		if cr.ID == "" {
+			id, err := newID()
+			if err != nil {
+				return err
+			}
+			cr.ID = "cred_" + id
+		}
+		if c.Credential(cr.ID) != nil {
+			return fieldError(fmt.Sprintf("client_authentication_methods.private_key_jwt.credentials[%d].id", i), "a credential %s exists: name it by id alone", cr.ID)
+		}
+		cr.CreatedAt, cr.UpdatedAt = now, now
+		c.Credentials = append(c.Credentials, cr)
+		refs[i] = Credential{ID: cr.ID}
+	}
+	return nil
 }
 
 // JWTConfiguration is Auth0's jwt_configuration: Alg is the ID tokens'

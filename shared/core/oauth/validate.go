@@ -387,19 +387,46 @@ func ValidateClient(c *Client, adminAudience string) error {
 	return validatePolicyShape(c, adminAudience)
 }
 
-// validateCredentials checks private_key_jwt: one or two public keys, each
-// fit for its algorithm, exactly when the client authenticates that way.
+// validateCredentials checks the client's credentials (each a public key
+// fit for its algorithm) and private_key_jwt: one or two of them, named by
+// id, exactly when the client authenticates that way.
 func validateCredentials(c *Client) error {
-	creds := c.AssertionKeys()
+	refs := c.credentialRefs()
 	const f = "client_authentication_methods.private_key_jwt.credentials"
 	switch {
-	case c.TokenEndpointAuthMethod == AuthMethodPrivateKeyJWT && (len(creds) == 0 || len(creds) > 2):
-		return fieldError(f, "must hold one or two credentials for token_endpoint_auth_method private_key_jwt")
-	case c.TokenEndpointAuthMethod != AuthMethodPrivateKeyJWT && len(creds) > 0:
+	case c.TokenEndpointAuthMethod == AuthMethodPrivateKeyJWT && (len(refs) == 0 || len(refs) > 2):
+		return fieldError(f, "must name one or two credentials for token_endpoint_auth_method private_key_jwt")
+	case c.TokenEndpointAuthMethod != AuthMethodPrivateKeyJWT && len(refs) > 0:
 		return fieldError(f, "are used only with token_endpoint_auth_method private_key_jwt")
+	}
+	for i, ref := range refs {
+		switch {
+		case !ref.isReference():
+			return fieldError(fmt.Sprintf("%s[%d]", f, i), "must name a credential by id alone")
+		case c.Credential(ref.ID) == nil:
+			return fieldError(fmt.Sprintf("%s[%d].id", f, i), "names no credential of this client")
+		case slices.IndexFunc(refs[:i], func(r Credential) bool { return r.ID == ref.ID }) >= 0:
+			return fieldError(fmt.Sprintf("%s[%d].id", f, i), "is named twice")
+		}
+	}
+	return ValidateCredentials(c.Credentials)
+}
+
+// ValidateCredentials checks a client's credentials: at most
+// MaxCredentials, unique ids, each a public key fit for its algorithm.
+func ValidateCredentials(creds []Credential) error {
+	const f = "credentials"
+	if len(creds) > MaxCredentials {
+		return fieldError(f, "at most %d per client", MaxCredentials)
 	}
 	for i, cr := range creds {
 		fi := fmt.Sprintf("%s[%d]", f, i)
+		if cr.ID == "" || slices.IndexFunc(creds[:i], func(o Credential) bool { return o.ID == cr.ID }) >= 0 {
+			return fieldError(fi+".id", "must be set and unique")
+		}
+		if n := len([]rune(cr.Name)); n > 128 || strings.ContainsFunc(cr.Name, isControl) {
+			return fieldError(fi+".name", "must have at most 128 characters and no control characters")
+		}
 		if cr.CredentialType != "public_key" {
 			return fieldError(fi+".credential_type", "must be public_key")
 		}

@@ -35,6 +35,11 @@ const (
 	scopeDeleteUsers         = "delete:users"
 	scopeReadRefreshTokens   = "read:refresh_tokens"
 	scopeDeleteRefreshTokens = "delete:refresh_tokens"
+
+	scopeReadClientCredentials   = "read:client_credentials"
+	scopeCreateClientCredentials = "create:client_credentials"
+	scopeUpdateClientCredentials = "update:client_credentials"
+	scopeDeleteClientCredentials = "delete:client_credentials"
 )
 
 // Scopes are all the scopes of the admin API: the admin API's resource
@@ -45,6 +50,7 @@ var Scopes = []string{
 	scopeReadGrants, scopeCreateGrants, scopeUpdateGrants, scopeDeleteGrants,
 	scopeReadUsers, scopeCreateUsers, scopeUpdateUsers, scopeDeleteUsers,
 	scopeReadRefreshTokens, scopeDeleteRefreshTokens,
+	scopeReadClientCredentials, scopeCreateClientCredentials, scopeUpdateClientCredentials, scopeDeleteClientCredentials,
 }
 
 // clockSkew is the tolerance for exp, nbf and iat (RFC 9068 §4 allows "a

@@ -2,7 +2,6 @@ package policyadmin
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"net/http"
 
@@ -160,13 +159,6 @@ func (b *clientBody) apply(c *oauth.Client, create bool) error {
 						return err
 					}
 				}
-				if cr.ID == "" {
-					id, err := oauth.NewID(rand.Reader)
-					if err != nil {
-						return err
-					}
-					cr.ID = "cred_" + id
-				}
 			}
 		}
 		c.ClientAuthenticationMethods = m
@@ -199,6 +191,13 @@ func (b *clientBody) apply(c *oauth.Client, create bool) error {
 		}
 	}
 	return nil
+}
+
+// adoptCredentials makes credentials given in full in
+// client_authentication_methods credentials of the client (Auth0's client
+// create takes them so), named there by id.
+func (a *api) adoptCredentials(c *oauth.Client) error {
+	return checked(c.AdoptInlineCredentials(a.d.Now(), func() (string, error) { return oauth.NewID(a.d.Rand) }))
 }
 
 // validateClient checks every rule on the client as it would be stored.
@@ -242,6 +241,9 @@ func (a *api) createClient(w http.ResponseWriter, r *http.Request) error {
 	}
 	c := &oauth.Client{IsFirstParty: true}
 	if err := b.apply(c, true); err != nil {
+		return err
+	}
+	if err := a.adoptCredentials(c); err != nil {
 		return err
 	}
 	if err := a.validateClient(r.Context(), c, true); err != nil {
@@ -311,6 +313,9 @@ func (a *api) updateClient(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if err := b.apply(c, false); err != nil {
+		return err
+	}
+	if err := a.adoptCredentials(c); err != nil {
 		return err
 	}
 	if err := a.validateClient(r.Context(), c, b.RefreshToken.Set && b.RefreshToken.V.Policies.Set); err != nil {

@@ -98,7 +98,7 @@ func TestClientValidation(t *testing.T) {
 		// enums
 		{"an unknown app_type is refused", post, clients, `{"name":"x","app_type":"desktop"}`, 0, "app_type: must be one of spa, native, regular_web, non_interactive"},
 		{"an unknown token_endpoint_auth_method is refused", post, clients, `{"name":"x","token_endpoint_auth_method":"tls_client_auth"}`, 0, "token_endpoint_auth_method: must be one of none, client_secret_post, client_secret_basic, private_key_jwt"},
-		{"private_key_jwt without a credential is refused", post, clients, `{"name":"x","app_type":"non_interactive","token_endpoint_auth_method":"private_key_jwt"}`, 0, "client_authentication_methods.private_key_jwt.credentials: must hold one or two credentials"},
+		{"private_key_jwt without a credential is refused", post, clients, `{"name":"x","app_type":"non_interactive","token_endpoint_auth_method":"private_key_jwt"}`, 0, "client_authentication_methods.private_key_jwt.credentials: must name one or two credentials"},
 		{"a credential that is not a PEM public key is refused", post, clients, `{"name":"x","app_type":"non_interactive","token_endpoint_auth_method":"private_key_jwt","client_authentication_methods":{"private_key_jwt":{"credentials":[{"credential_type":"public_key","pem":"nope","alg":"RS256"}]}}}`, 0, "credentials[0].pem: no PEM block"},
 		{"an unsupported grant type is refused", post, clients, `{"name":"x","grant_types":["password"]}`, 0, "grant_types[0]: must be one of authorization_code, refresh_token, client_credentials"},
 		{"a repeated grant type is refused", post, clients, `{"name":"x","grant_types":["refresh_token","refresh_token"]}`, 0, "grant_types[1]: duplicate grant type"},

@@ -52,6 +52,11 @@ var routes = []route{
 	// Auth0 asks for update:client_keys here; we have no separate key
 	// material, so rotating a secret is an update of the client.
 	{"POST /api/v2/clients/{id}/rotate-secret", scopeUpdateClients, (*api).rotateSecret},
+	{"GET /api/v2/clients/{id}/credentials", scopeReadClientCredentials, (*api).listCredentials},
+	{"POST /api/v2/clients/{id}/credentials", scopeCreateClientCredentials, (*api).createCredential},
+	{"GET /api/v2/clients/{id}/credentials/{credential_id}", scopeReadClientCredentials, (*api).getCredential},
+	{"PATCH /api/v2/clients/{id}/credentials/{credential_id}", scopeUpdateClientCredentials, (*api).updateCredential},
+	{"DELETE /api/v2/clients/{id}/credentials/{credential_id}", scopeDeleteClientCredentials, (*api).deleteCredential},
 
 	{"GET /api/v2/resource-servers", scopeReadAPIs, (*api).listAPIs},
 	{"POST /api/v2/resource-servers", scopeCreateAPIs, (*api).createAPI},

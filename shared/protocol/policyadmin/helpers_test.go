@@ -34,6 +34,9 @@ const (
 	exGrantID  = "cgr_4pI9a42haOLLWnwq"             // exClientID → apiBilling
 	exUserID   = "auth0|507f1f77bcf86cd799439020"
 	exFamilyID = "3f2a9c1e7b5d4e6f8a0b1c2d3e4f5a6b" // exUserID's family for spaID
+	exCredID   = "cred_1m7sfABoNTTKYwTQ8qt6tX"      // exClientID's credential, not in use
+	// exCredPEM is the public key of the openapi.yaml example of a credential.
+	exCredPEM = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE1Gbcqg2SXyrNifVxqDwcMuv9hWVB\nvCMGvFjv7nFrCKjYeGeTHkSEmx2zWOLcv1n8bNkGMsLeTNABHGR0XNApDw==\n-----END PUBLIC KEY-----\n"
 
 	exClientSecret = "example-client-secret-0123456789"
 	spaID          = "spa-client"  // public, first-party, rotating, no policy
@@ -133,7 +136,9 @@ func seedStore(t testing.TB, s oauth.Store) {
 			GrantTypes:              []string{oauth.GrantTypeAuthorizationCode, oauth.GrantTypeRefreshToken, oauth.GrantTypeClientCredentials},
 			TokenEndpointAuthMethod: oauth.AuthMethodClientSecretPost,
 			RefreshToken:            oauth.DefaultRefreshConfig(false),
-			SecretHash:              oauth.HashToken(exClientSecret)},
+			SecretHash:              oauth.HashToken(exClientSecret),
+			Credentials: []oauth.Credential{{ID: exCredID, Name: "old key", CredentialType: "public_key", PEM: exCredPEM,
+				Alg: oauth.AlgES256, CreatedAt: testStart.Add(-time.Hour), UpdatedAt: testStart.Add(-time.Hour)}}},
 		{ClientID: spaID, Name: "SPA", AppType: oauth.AppTypeSPA, IsFirstParty: true,
 			Callbacks:  []string{"https://app.example.com/callback"},
 			GrantTypes: []string{oauth.GrantTypeAuthorizationCode, oauth.GrantTypeRefreshToken}, TokenEndpointAuthMethod: oauth.AuthMethodNone,

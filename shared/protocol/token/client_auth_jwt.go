@@ -61,6 +61,9 @@ func assertionSubject(assertion string) string {
 func (h *handler) verifyAssertion(ctx context.Context, c *oauth.Client, assertion string) (bool, error) {
 	var payload []byte
 	for _, cr := range c.AssertionKeys() {
+		if cr.Expired(h.d.Now()) {
+			continue
+		}
 		key, err := oauth.ParsePublicKeyPEM(cr.PEM)
 		if err != nil {
 			continue

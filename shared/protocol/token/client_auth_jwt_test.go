@@ -33,10 +33,11 @@ func pkjClient(t *testing.T, f *fixture) *rsa.PrivateKey {
 	c := &oauth.Client{
 		ClientID: pkjID, Name: "PKJ", AppType: oauth.AppTypeNonInteractive, IsFirstParty: true,
 		GrantTypes: []string{oauth.GrantTypeClientCredentials}, TokenEndpointAuthMethod: oauth.AuthMethodPrivateKeyJWT,
-		ClientAuthenticationMethods: &oauth.ClientAuthenticationMethods{PrivateKeyJWT: &oauth.PrivateKeyJWT{Credentials: []oauth.Credential{{
+		ClientAuthenticationMethods: &oauth.ClientAuthenticationMethods{PrivateKeyJWT: &oauth.PrivateKeyJWT{Credentials: []oauth.Credential{{ID: "cred_1"}}}},
+		Credentials: []oauth.Credential{{
 			ID: "cred_1", CredentialType: "public_key", Alg: oauth.AlgRS256,
 			PEM: string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})),
-		}}}},
+		}},
 	}
 	c.RefreshToken = oauth.DefaultRefreshConfig(false)
 	if err := oauth.ValidateClient(c, issuer+"/api/v2/"); err != nil {
@@ -122,6 +123,18 @@ func TestPrivateKeyJWT(t *testing.T) {
 			wantError(t, cc(tc.a(), tc.withType), http.StatusUnauthorized, oauth.InvalidClient)
 		})
 	}
+	t.Run("a credential past its expires_at is no longer used", func(t *testing.T) {
+		c, err := f.store.Client(t.Context(), pkjID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		past := now.Add(-time.Second)
+		c.Credentials[0].ExpiresAt = &past
+		if err := f.store.UpdateClient(t.Context(), c); err != nil {
+			t.Fatal(err)
+		}
+		wantError(t, cc(assertion(t, key, "RS256", claims(nil)), true), http.StatusUnauthorized, oauth.InvalidClient)
+	})
 	t.Run("a client secret is no way in for a private_key_jwt client", func(t *testing.T) {
 		form := url.Values{"grant_type": {"client_credentials"}, "audience": {apiData}, "client_id": {pkjID}, "client_secret": {"x"}}
 		wantError(t, f.token("", form), http.StatusUnauthorized, oauth.InvalidClient)

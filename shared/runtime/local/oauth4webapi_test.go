@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -106,8 +107,9 @@ func TestOAuth4WebAPIDPoP(t *testing.T) {
 }
 
 // oauth4webapi's private_key_jwt (PrivateKeyJwt) for client credentials,
-// with a key registered on the client in Auth0's shape
-// (client_authentication_methods.private_key_jwt.credentials).
+// with the key registered as an Auth0 user would, through the admin API:
+// a client credential (POST /api/v2/clients/{id}/credentials), then named
+// in the client's client_authentication_methods.
 func TestOAuth4WebAPIPrivateKeyJWT(t *testing.T) {
 	const dir = "testdata/oauth4webapi"
 	node, err := exec.LookPath("node")
@@ -119,31 +121,32 @@ func TestOAuth4WebAPIPrivateKeyJWT(t *testing.T) {
 		}
 		t.Skip(msg)
 	}
-	srv, store := devServer(t)
+	srv, _ := devServer(t)
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
 	}
 	pub, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
 	priv, _ := x509.MarshalPKCS8PrivateKey(key)
-	c := &oauth.Client{
-		ClientID: "pkj-m2m", Name: "PKJ", AppType: oauth.AppTypeNonInteractive, IsFirstParty: true,
-		GrantTypes: []string{oauth.GrantTypeClientCredentials}, TokenEndpointAuthMethod: oauth.AuthMethodPrivateKeyJWT,
-		RefreshToken: oauth.DefaultRefreshConfig(false),
-		ClientAuthenticationMethods: &oauth.ClientAuthenticationMethods{PrivateKeyJWT: &oauth.PrivateKeyJWT{Credentials: []oauth.Credential{{
-			ID: "cred_1", CredentialType: "public_key", Alg: oauth.AlgRS256,
-			PEM: string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub})),
-		}}}},
+	admin := adminAPI(t, srv.URL)
+	var client struct {
+		ClientID string `json:"client_id"`
 	}
+	admin.call("POST", "/api/v2/clients", map[string]any{"name": "PKJ", "app_type": "non_interactive",
+		"grant_types": []string{"client_credentials"}, "token_endpoint_auth_method": "client_secret_post"}, http.StatusCreated, &client)
+	var cred struct {
+		ID string `json:"id"`
+	}
+	admin.call("POST", "/api/v2/clients/"+client.ClientID+"/credentials", map[string]any{"credential_type": "public_key",
+		"name": "ci key", "alg": "RS256", "pem": string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}))}, http.StatusCreated, &cred)
+	admin.call("PATCH", "/api/v2/clients/"+client.ClientID, map[string]any{"token_endpoint_auth_method": "private_key_jwt",
+		"client_authentication_methods": map[string]any{"private_key_jwt": map[string]any{"credentials": []map[string]string{{"id": cred.ID}}}}},
+		http.StatusOK, nil)
+	admin.call("POST", "/api/v2/client-grants", map[string]any{"client_id": client.ClientID, "audience": "https://api.example.com",
+		"scope": []string{"read:data"}}, http.StatusCreated, nil)
 	ctx := context.Background()
-	if err := store.CreateClient(ctx, c); err != nil {
-		t.Fatal(err)
-	}
-	if err := store.CreateClientGrant(ctx, &oauth.ClientGrant{ID: "cg-pkj", ClientID: "pkj-m2m", Audience: "https://api.example.com", Scope: []string{"read:data"}}); err != nil {
-		t.Fatal(err)
-	}
 	input, _ := json.Marshal(map[string]string{
-		"issuer": srv.URL, "client": "pkj-m2m", "audience": "https://api.example.com",
+		"issuer": srv.URL, "client": client.ClientID, "audience": "https://api.example.com",
 		"privateKeyPEM": string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: priv})),
 	})
 	cctx, cancel := context.WithTimeout(ctx, 60*time.Second)
@@ -157,7 +160,7 @@ func TestOAuth4WebAPIPrivateKeyJWT(t *testing.T) {
 		t.Fatalf("oauth4webapi output %q: %v", out, err)
 	}
 	for _, k := range []string{"first", "second"} {
-		if got[k]["client_id"] != "pkj-m2m" || got[k]["aud"] != "https://api.example.com" {
+		if got[k]["client_id"] != client.ClientID || got[k]["aud"] != "https://api.example.com" {
 			t.Errorf("%s token: %v", k, got[k])
 		}
 	}
