@@ -35,6 +35,8 @@ import (
 	"time"
 
 	"github.com/mrrt-auth/mrrt/shared/adapters/localsigner"
+	"github.com/mrrt-auth/mrrt/shared/adapters/memstore"
+	"github.com/mrrt-auth/mrrt/shared/core/oauth"
 	"github.com/mrrt-auth/mrrt/shared/runtime/local"
 	"github.com/mrrt-auth/mrrt/shared/runtime/seed"
 )
@@ -149,7 +151,8 @@ func memoryDeps(ctx context.Context, issuer, dataDir, seedPath string, logger *s
 	if err != nil {
 		return local.Deps{}, err
 	}
-	deps, _, err := local.Memory{Issuer: issuer, Seed: doc, Signer: signer, RefreshKey: key, Logger: logger}.Deps(ctx)
+	deps, _, err := local.Memory{Issuer: issuer, Seed: doc, Signer: signer, RefreshKey: key, Logger: logger,
+		Events: &terminal{w: os.Stderr}}.Deps(ctx)
 	return deps, err
 }
 
@@ -174,6 +177,9 @@ func awsDeps(ctx context.Context, getenv func(string) string, issuer, seedPath s
 		}
 	}
 	d.Now, d.Rand, d.Logger = time.Now, rand.Reader, logger
+	// Events stay in this process, as in the memory mode.
+	events := memstore.NewEventLog(0)
+	d.Events, d.Logs = oauth.Sinks{events, &terminal{w: os.Stderr}}, events
 	return d, nil
 }
 

@@ -72,12 +72,14 @@ func (h *handler) serveConsent(w http.ResponseWriter, r *http.Request) {
 	case "deny":
 		h.log.LogAttrs(ctx, slog.LevelInfo, "consent denied",
 			slog.String("client_id", req.client.ClientID), slog.String("user_id", user.UserID))
+		h.emitConsent(r, req, oauth.EventConsentDenied, user.UserID)
 		h.redirectError(w, r, req, http.StatusSeeOther, oauth.AccessDenied, "the user denied access")
 	case "allow":
 		if err := h.remember(ctx, req, user); err != nil {
 			h.fail(w, r, req, err, http.StatusSeeOther)
 			return
 		}
+		h.emitConsent(r, req, oauth.EventConsentGiven, user.UserID)
 		h.issueCode(w, r, req, sess, user, http.StatusSeeOther)
 	default:
 		h.renderError(w, http.StatusBadRequest, "The consent form was malformed.")

@@ -49,6 +49,9 @@ type Deps struct {
 	// Login bounds sign-in attempts and concurrent password checks
 	// (login.go); zero fields take the defaults.
 	Login LoginLimits
+	// Events receives one event per sign-in, consent decision and logout
+	// (Auth0's log event shape); nil drops them.
+	Events oauth.EventSink
 	// SessionLifetime is how long a sign-in lasts; default 24h.
 	SessionLifetime time.Duration
 	Now             func() time.Time

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"runtime"
 	"strings"
@@ -103,7 +102,7 @@ func (h *handler) serveLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	username := strings.TrimSpace(form.Get("username"))
-	user, msg, err := h.authenticate(r.Context(), username, form.Get("password"), clientIP(r))
+	user, failure, err := h.authenticate(r.Context(), username, form.Get("password"), httpx.ClientIP(r))
 	switch {
 	case errors.Is(err, errBusy):
 		w.Header().Set("Retry-After", "1")
@@ -113,11 +112,16 @@ func (h *handler) serveLogin(w http.ResponseWriter, r *http.Request) {
 		h.logError(r.Context(), oauth.FromError(err))
 		h.renderLogin(w, r, req, http.StatusServiceUnavailable, username, msgUnavailable)
 		return
-	case user == nil && (msg == msgLocked || msg == msgThrottled):
-		h.renderLogin(w, r, req, http.StatusTooManyRequests, username, msg)
-		return
 	case user == nil:
-		h.renderLogin(w, r, req, http.StatusUnauthorized, username, msg)
+		h.emitLogin(r, req, failure, username, failure.userID)
+		status, msg := http.StatusUnauthorized, msgBadCredentials
+		switch failure.event {
+		case oauth.EventLoginAccountBlocked:
+			status, msg = http.StatusTooManyRequests, msgLocked
+		case oauth.EventLoginIPBlocked:
+			status, msg = http.StatusTooManyRequests, msgThrottled
+		}
+		h.renderLogin(w, r, req, status, username, msg)
 		return
 	}
 	sess, err := h.startSession(w, r, user)
@@ -125,6 +129,7 @@ func (h *handler) serveLogin(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, req, err, http.StatusSeeOther)
 		return
 	}
+	h.emitLogin(r, req, loginFailure{event: oauth.EventLoginSuccess}, username, user.UserID)
 	h.log.LogAttrs(r.Context(), slog.LevelInfo, "signed in", slog.String("user_id", user.UserID))
 	h.proceed(w, r, req, sess, user, true, http.StatusSeeOther)
 }
@@ -132,28 +137,24 @@ func (h *handler) serveLogin(w http.ResponseWriter, r *http.Request) {
 // errBusy: every password-check slot is taken.
 var errBusy = errors.New("authorize: too many concurrent sign-ins")
 
-// clientIP is the client's address: on Lambda the API Gateway request
-// context's sourceIp (lambdahttp puts it in RemoteAddr), in make run the
-// connection's peer.
-func clientIP(r *http.Request) string {
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		return host
-	}
-	return r.RemoteAddr
+// loginFailure says why a sign-in failed: its event type and, when the
+// username named a user, that user.
+type loginFailure struct {
+	event, userID, reason string
 }
 
 // authenticate checks a username and password from ip. It returns the
-// user, or nil and the message to show; err for a failing dependency (fail
-// closed: without the throttle there is no sign-in) or errBusy.
-func (h *handler) authenticate(ctx context.Context, username, pw, ip string) (*oauth.User, string, error) {
+// user, or nil and why not; err for a failing dependency (fail closed:
+// without the throttle there is no sign-in) or errBusy.
+func (h *handler) authenticate(ctx context.Context, username, pw, ip string) (*oauth.User, loginFailure, error) {
 	if username == "" || pw == "" {
-		return nil, msgBadCredentials, nil
+		return nil, loginFailure{event: oauth.EventLoginFailed, reason: "missing username or password"}, nil
 	}
 	select {
 	case h.verifySlots <- struct{}{}:
 		defer func() { <-h.verifySlots }()
 	default:
-		return nil, "", errBusy
+		return nil, loginFailure{}, errBusy
 	}
 	lim := h.login
 	now := h.d.Now()
@@ -161,18 +162,18 @@ func (h *handler) authenticate(ctx context.Context, username, pw, ip string) (*o
 	userKey := oauth.HashToken("user\x00" + strings.ToLower(username) + "\x00" + ip)
 	ok, err := h.d.Throttle.ReserveLoginAttempt(ctx, ipKey, now, lim.IPWindow, lim.IPFailures)
 	if err != nil {
-		return nil, "", fmt.Errorf("authorize: reserve login attempt: %w", err)
+		return nil, loginFailure{}, fmt.Errorf("authorize: reserve login attempt: %w", err)
 	}
 	if !ok {
-		return nil, msgThrottled, nil
+		return nil, loginFailure{event: oauth.EventLoginIPBlocked, reason: "too many failed sign-ins from this IP"}, nil
 	}
 	if ok, err = h.d.Throttle.ReserveLoginAttempt(ctx, userKey, now, lim.Window, lim.Failures); err != nil || !ok {
 		// No password is checked: the IP's attempt is given back.
 		h.releaseAttempt(ctx, ipKey)
 		if err != nil {
-			return nil, "", fmt.Errorf("authorize: reserve login attempt: %w", err)
+			return nil, loginFailure{}, fmt.Errorf("authorize: reserve login attempt: %w", err)
 		}
-		return nil, msgLocked, nil
+		return nil, loginFailure{event: oauth.EventLoginAccountBlocked, reason: "too many failed sign-ins for this account from this IP"}, nil
 	}
 
 	var user *oauth.User
@@ -180,7 +181,7 @@ func (h *handler) authenticate(ctx context.Context, username, pw, ip string) (*o
 	if len(username) <= maxUsernameLen && len(pw) <= maxPasswordLen {
 		user, err = h.d.Users.UserByEmail(ctx, username)
 		if err != nil && !errors.Is(err, oauth.ErrNotFound) {
-			return nil, "", fmt.Errorf("authorize: read user: %w", err)
+			return nil, loginFailure{}, fmt.Errorf("authorize: read user: %w", err)
 		}
 		// Unknown users and users without a password cost one argon2id run
 		// too, so timing does not reveal which usernames exist.
@@ -193,13 +194,19 @@ func (h *handler) authenticate(ctx context.Context, username, pw, ip string) (*o
 	}
 	if !verified || user.Blocked {
 		// Both reservations stay: they are this failure.
-		return nil, msgBadCredentials, nil
+		switch {
+		case user == nil:
+			return nil, loginFailure{event: oauth.EventLoginUnknownUser, reason: "no such user"}, nil
+		case !verified:
+			return nil, loginFailure{event: oauth.EventLoginWrongPassword, userID: user.UserID, reason: "wrong password"}, nil
+		}
+		return nil, loginFailure{event: oauth.EventLoginFailed, userID: user.UserID, reason: "user is blocked"}, nil
 	}
 	if err := h.d.Throttle.ClearLoginAttempts(ctx, userKey); err != nil {
 		h.log.LogAttrs(ctx, slog.LevelWarn, "clear login attempts", slog.Any("cause", err))
 	}
 	h.releaseAttempt(ctx, ipKey)
-	return user, "", nil
+	return user, loginFailure{}, nil
 }
 
 // releaseAttempt gives back an attempt that was not a failure. It is best

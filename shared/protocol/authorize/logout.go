@@ -30,11 +30,14 @@ func (h *handler) serveAuth0Logout(w http.ResponseWriter, r *http.Request) {
 	if returnTo != "" {
 		var err error
 		if target, err = h.logoutTarget(r, q.Get("client_id"), returnTo); err != nil {
+			h.emitLogout(r, q.Get("client_id"), err)
 			h.renderLogoutError(w, r, err)
 			return
 		}
 	}
-	h.finishLogout(w, r, target)
+	if h.finishLogout(w, r, target) {
+		h.emitLogout(r, q.Get("client_id"), nil)
+	}
 }
 
 // serveOIDCLogout is GET or POST /oidc/logout (RP-Initiated Logout 1.0
@@ -53,6 +56,7 @@ func (h *handler) serveOIDCLogout(w http.ResponseWriter, r *http.Request) {
 		// redirect still goes only to that client's registered URLs.
 		aud, ok := idTokenAudience(hint)
 		if !ok || (clientID != "" && aud != clientID) {
+			h.emitLogout(r, clientID, errLogoutBadHint)
 			h.renderLogoutError(w, r, errLogoutBadHint)
 			return
 		}
@@ -62,6 +66,7 @@ func (h *handler) serveOIDCLogout(w http.ResponseWriter, r *http.Request) {
 	if redirect := p.Get("post_logout_redirect_uri"); redirect != "" {
 		var err error
 		if target, err = h.logoutTarget(r, clientID, redirect); err != nil {
+			h.emitLogout(r, clientID, err)
 			h.renderLogoutError(w, r, err)
 			return
 		}
@@ -71,20 +76,24 @@ func (h *handler) serveOIDCLogout(w http.ResponseWriter, r *http.Request) {
 			target.RawQuery = q.Encode()
 		}
 	}
-	h.finishLogout(w, r, target)
+	if h.finishLogout(w, r, target) {
+		h.emitLogout(r, clientID, nil)
+	}
 }
 
 // finishLogout ends the session, then redirects to target (already
-// checked), or shows the signed-out page when there is none.
-func (h *handler) finishLogout(w http.ResponseWriter, r *http.Request, target *url.URL) {
+// checked), or shows the signed-out page when there is none. It reports
+// whether the session was ended.
+func (h *handler) finishLogout(w http.ResponseWriter, r *http.Request, target *url.URL) bool {
 	if !h.endSession(w, r) {
-		return
+		return false
 	}
 	if target == nil {
 		h.renderPage(w, http.StatusOK, "signedout", page{Title: "Signed out"})
-		return
+		return true
 	}
 	http.Redirect(w, r, target.String(), http.StatusFound)
+	return true
 }
 
 var (

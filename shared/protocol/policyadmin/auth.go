@@ -40,6 +40,7 @@ const (
 	scopeCreateClientCredentials = "create:client_credentials"
 	scopeUpdateClientCredentials = "update:client_credentials"
 	scopeDeleteClientCredentials = "delete:client_credentials"
+	scopeReadLogs                = "read:logs"
 )
 
 // Scopes are all the scopes of the admin API: the admin API's resource
@@ -51,6 +52,7 @@ var Scopes = []string{
 	scopeReadUsers, scopeCreateUsers, scopeUpdateUsers, scopeDeleteUsers,
 	scopeReadRefreshTokens, scopeDeleteRefreshTokens,
 	scopeReadClientCredentials, scopeCreateClientCredentials, scopeUpdateClientCredentials, scopeDeleteClientCredentials,
+	scopeReadLogs,
 }
 
 // clockSkew is the tolerance for exp, nbf and iat (RFC 9068 §4 allows "a

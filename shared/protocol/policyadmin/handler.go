@@ -29,9 +29,14 @@ type Deps struct {
 	Issuer string
 	// Audience is the admin API's own identifier, e.g. Issuer+"/api/v2/".
 	Audience string
-	Now      func() time.Time
-	Rand     io.Reader
-	Logger   *slog.Logger
+	// Events receives one event per call of a protected route; nil drops
+	// them. Logs reads events back for /api/v2/logs; nil answers those
+	// routes with an empty list.
+	Events oauth.EventSink
+	Logs   oauth.EventLog
+	Now    func() time.Time
+	Rand   io.Reader
+	Logger *slog.Logger
 }
 
 // route is one endpoint: its pattern, the scope its caller's token must
@@ -80,6 +85,10 @@ var routes = []route{
 	{"DELETE /api/v2/users/{id}/refresh-tokens", scopeDeleteRefreshTokens, (*api).revokeUserFamilies},
 	{"GET /api/v2/refresh-tokens/{id}", scopeReadRefreshTokens, (*api).getFamily},
 	{"DELETE /api/v2/refresh-tokens/{id}", scopeDeleteRefreshTokens, (*api).revokeFamily},
+
+	{"GET /api/v2/logs", scopeReadLogs, (*api).listLogs},
+	{"GET /api/v2/logs/{id}", scopeReadLogs, (*api).getLog},
+	{"GET /api/v2/users/{id}/logs", scopeReadLogs, (*api).listUserLogs},
 
 	{"GET /api/v2/openapi.yaml", "", (*api).serveOpenAPI},
 }
@@ -132,13 +141,18 @@ func (a *api) endpoint(rt route) http.Handler {
 					a.log.LogAttrs(r.Context(), slog.LevelInfo, "policyadmin: denied",
 						slog.String("route", rt.pattern), slog.Int("status", denied.Status), slog.String("reason", denied.Message))
 				}
-				writeError(w, r, a.log, err)
+				sw := &statusWriter{ResponseWriter: w}
+				writeError(sw, r, a.log, err)
+				a.emitCall(r, rt, caller, sw.status)
 				return
 			}
 		}
 		sw := &statusWriter{ResponseWriter: w}
 		if err := rt.serve(a, sw, r); err != nil {
 			writeError(sw, r, a.log, err)
+		}
+		if rt.scope != "" {
+			a.emitCall(r, rt, caller, sw.status)
 		}
 		if r.Method != http.MethodGet {
 			a.log.LogAttrs(r.Context(), slog.LevelInfo, "policyadmin: change",

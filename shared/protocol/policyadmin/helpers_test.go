@@ -78,7 +78,13 @@ type env struct {
 	h      http.Handler
 	logs   *oauthtest.SyncBuffer
 	keys   func(context.Context) ([]oauth.PublicKey, error)
+	events *memstore.EventLog
 }
+
+// exLogEvent is the event of the openapi.yaml examples.
+var exLogEvent = oauth.Event{LogID: "1764806400000000000a1b2c3d4", Date: testStart.Add(-time.Minute), Type: oauth.EventRefreshExchange,
+	Description: "Success Exchange (Refresh Token for Access Token)", ClientID: spaID, UserID: exUserID, Audience: apiBilling,
+	Scope: "read:billing", Details: map[string]any{"grant_type": "refresh_token", "family_id": exFamilyID, "generation": 3, "original_audience": apiData}}
 
 func newEnv(t testing.TB) *env {
 	return newEnvRand(t, rand.Reader)
@@ -96,7 +102,11 @@ func newEnvOn(t testing.TB, store oauth.Store, r io.Reader) *env {
 	e := &env{t: t, store: faults.NewStore(store), clock: oauthtest.NewClock(testStart), signer: s, logs: &oauthtest.SyncBuffer{}}
 	e.keys = s.PublicKeys
 	seedStore(t, e.store)
+	e.events = memstore.NewEventLog(0)
+	e.events.Emit(context.Background(), exLogEvent)
 	e.h = NewHandler(Deps{
+		Events:   e.events,
+		Logs:     e.events,
 		Store:    e.store,
 		Keys:     func(ctx context.Context) ([]oauth.PublicKey, error) { return e.keys(ctx) },
 		Issuer:   testIssuer,

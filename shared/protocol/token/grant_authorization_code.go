@@ -79,6 +79,8 @@ func (h *handler) exchangeCode(ctx context.Context, client *oauth.Client, form u
 		return nil, oauth.Errorf(oauth.InvalidTarget, "the requested resource was not granted by this authorization code")
 	}
 
+	x := noted(ctx)
+	x.userID, x.audience = code.UserID, code.Audience
 	api, err := h.api(ctx, code.Audience, errCodeAPIGone)
 	if err != nil {
 		return nil, err
@@ -110,6 +112,7 @@ func (h *handler) exchangeCode(ctx context.Context, client *oauth.Client, form u
 		if fam, resp.RefreshToken, err = h.newFamily(ctx, code, client, now); err != nil {
 			return nil, err
 		}
+		x.noteFamily(fam)
 	} else if err := h.userAdmitted(ctx, code.UserID, now); err != nil {
 		// With a family, RedeemCode checks the user's revocation marker in
 		// the same transaction; without one, it is read here.

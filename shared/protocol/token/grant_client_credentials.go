@@ -37,6 +37,7 @@ func (h *handler) clientCredentials(ctx context.Context, client *oauth.Client, f
 		return nil, err
 	}
 
+	noted(ctx).audience = audience
 	api, err := h.api(ctx, audience, errUnknownAudience)
 	if err != nil {
 		return nil, err

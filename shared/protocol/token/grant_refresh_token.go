@@ -79,6 +79,7 @@ func (h *handler) refresh(ctx context.Context, client *oauth.Client, form url.Va
 	if err != nil {
 		return nil, err
 	}
+	x := noted(ctx)
 	if fam.ClientID != client.ClientID {
 		// RFC 6749 §10.4: bound to its client. Not a reuse: revoke nothing.
 		return nil, errRefresh("invalid refresh token", fmt.Errorf("family %s belongs to client %s", fam.ID, fam.ClientID))
@@ -88,6 +89,7 @@ func (h *handler) refresh(ctx context.Context, client *oauth.Client, form url.Va
 	if err := checkBinding(ctx, fam.DPoPJKT); err != nil {
 		return nil, err
 	}
+	x.noteFamily(fam)
 	pos, err := classify(fam, client, &presented, hash, successorHash, now)
 	if err != nil {
 		return nil, err
@@ -102,6 +104,7 @@ func (h *handler) refresh(ctx context.Context, client *oauth.Client, form url.Va
 	if err != nil {
 		return nil, err
 	}
+	x.audience = audience
 	api, err := h.api(ctx, audience, errUnknownAudience)
 	if err != nil {
 		return nil, err
@@ -151,6 +154,7 @@ func (h *handler) refresh(ctx context.Context, client *oauth.Client, form url.Va
 			adv.ToHash, adv.Generation = successorHash, int(successor.generation)
 		}
 		err := h.d.Families.AdvanceFamily(ctx, fam.ID, adv)
+		x.generation = adv.Generation
 		switch {
 		case err == nil:
 			if client.Rotates() {
@@ -233,6 +237,7 @@ func inLeeway(f *oauth.Family, c *oauth.Client, now time.Time) bool {
 // the error for the client. If the revocation itself fails the fault is
 // returned (503/500), so the next attempt revokes again.
 func (h *handler) revokeReused(ctx context.Context, fam *oauth.Family, now time.Time) error {
+	noted(ctx).reuse = true
 	if err := h.d.Families.RevokeFamily(ctx, fam.ID, "refresh_token_reuse", now); err != nil && !errors.Is(err, oauth.ErrNotFound) {
 		return fmt.Errorf("token: revoke reused family: %w", err)
 	}

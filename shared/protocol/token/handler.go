@@ -49,7 +49,10 @@ type Deps struct {
 	Issuer string // e.g. "https://auth.example.com/", used byte for byte as iss
 	// RefreshKey returns the server's secret (>= 32 bytes) for refresh-token
 	// MACs and successor derivation; called per request, implementations cache.
-	RefreshKey      func(ctx context.Context) ([]byte, error)
+	RefreshKey func(ctx context.Context) ([]byte, error)
+	// Events receives one event per token request, revocation and reuse
+	// detection (Auth0's log event shape); nil drops them.
+	Events          oauth.EventSink
 	IDTokenLifetime time.Duration // default 1h when zero
 	Now             func() time.Time
 	Rand            io.Reader
@@ -92,7 +95,10 @@ func NewHandler(d Deps) http.Handler {
 }
 
 func (h *handler) serveToken(w http.ResponseWriter, r *http.Request) {
+	x := &exchange{}
+	r = r.WithContext(context.WithValue(r.Context(), exchangeKey{}, x))
 	resp, err := h.token(w, r)
+	h.emitExchange(r, x, resp, err)
 	if err != nil {
 		httpx.WriteError(w, r, h.log, err)
 		return
@@ -108,10 +114,13 @@ func (h *handler) token(w http.ResponseWriter, r *http.Request) (*oauth.TokenRes
 		return nil, err
 	}
 	ctx := r.Context()
+	x := noted(ctx)
+	x.grant, x.clientID = form.Get("grant_type"), form.Get("client_id")
 	client, err := h.authenticateClient(ctx, r, form)
 	if err != nil {
 		return nil, err
 	}
+	x.clientID, x.clientName = client.ClientID, client.Name
 	if err := checkOrigin(w, r, client); err != nil {
 		return nil, err
 	}

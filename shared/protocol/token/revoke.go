@@ -66,5 +66,6 @@ func (h *handler) revoke(w http.ResponseWriter, r *http.Request) error {
 	if err != nil && !errors.Is(err, oauth.ErrNotFound) {
 		return fmt.Errorf("token: revoke family: %w", err)
 	}
+	h.emitRevocation(r, client, fam)
 	return nil
 }

@@ -40,6 +40,11 @@ type Deps struct {
 	// Login bounds sign-in attempts and concurrent password checks;
 	// zero fields take authorize's defaults.
 	Login authorize.LoginLimits
+	// Events receives the handlers' events (sign-ins, exchanges, admin
+	// calls); Logs reads them back for /api/v2/logs. Nil: dropped, and the
+	// log routes answer empty lists.
+	Events oauth.EventSink
+	Logs   oauth.EventLog
 	// Now, Rand and Logger default to time.Now, crypto/rand and
 	// slog.Default() (as it is when the handler is built).
 	Now    func() time.Time
@@ -87,6 +92,7 @@ func NewToken(d Deps) http.Handler {
 		Signer:       d.Signer,
 		Issuer:       d.Issuer,
 		RefreshKey:   d.RefreshKeyFunc,
+		Events:       d.Events,
 		Now:          d.Now,
 		Rand:         d.Rand,
 		Logger:       d.Logger,
@@ -110,6 +116,7 @@ func NewAuthorize(d Deps) http.Handler {
 		// The admin API takes client-credentials tokens only.
 		MachineOnlyAudiences: []string{d.AdminAudience},
 		Login:                d.Login,
+		Events:               d.Events,
 		Now:                  d.Now,
 		Rand:                 d.Rand,
 		Logger:               d.Logger,
@@ -124,6 +131,8 @@ func NewPolicyAdmin(d Deps) http.Handler {
 		Keys:     d.Signer.PublicKeys,
 		Issuer:   d.Issuer,
 		Audience: d.AdminAudience,
+		Events:   d.Events,
+		Logs:     d.Logs,
 		Now:      d.Now,
 		Rand:     d.Rand,
 		Logger:   d.Logger,

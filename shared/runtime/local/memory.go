@@ -25,6 +25,11 @@ type Memory struct {
 	RefreshKey []byte
 	Logger     *slog.Logger
 	Now        func() time.Time
+	// EventBound is how many events /api/v2/logs keeps (default
+	// memstore.DefaultEventBound); Events, when set, also gets each one
+	// (the dev server prints them).
+	EventBound int
+	Events     oauth.EventSink
 }
 
 // Deps builds the memory store, loads the seed into it and returns the
@@ -62,11 +67,18 @@ func (m Memory) Deps(ctx context.Context) (Deps, *memstore.Store, error) {
 			return Deps{}, nil, fmt.Errorf("local: refresh key: %w", err)
 		}
 	}
+	events := memstore.NewEventLog(m.EventBound)
+	var sink oauth.EventSink = events
+	if m.Events != nil {
+		sink = oauth.Sinks{events, m.Events}
+	}
 	return Deps{
 		Store:      store,
 		Signer:     signer,
 		Issuer:     m.Issuer,
 		RefreshKey: key,
+		Events:     sink,
+		Logs:       events,
 		Now:        now,
 		Rand:       rand.Reader,
 		Logger:     m.Logger,
