@@ -25,6 +25,7 @@ func main() {
 		return authorize.NewHandler(authorize.Deps{
 			Clients: d.Store, APIs: d.Store, Users: d.Store, Codes: d.Store, Sessions: d.Store, Consents: d.Store,
 			Throttle: d.Store, Issuer: d.Issuer, Logger: slog.Default(),
+			Events: lambdahttp.EventLogger(slog.Default(), "authorize"),
 			// The admin API takes client-credentials tokens only.
 			MachineOnlyAudiences: []string{d.AdminAudience},
 		}), nil

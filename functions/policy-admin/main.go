@@ -1,7 +1,8 @@
 // Command policy-admin is the AWS Lambda function for the policy-admin API
 // (/api/v2/...). It only wires: the environment and the DynamoDB store
 // (shared/runtime/awsdeps), the KMS public keys that verify admin tokens
-// (kmssigner), the policyadmin handler and the API Gateway adapter.
+// (kmssigner), the reader of the functions' log events (logevents), the
+// policyadmin handler and the API Gateway adapter.
 // Build: GOOS=linux GOARCH=arm64 go build -tags lambda.norpc -o bootstrap.
 package main
 
@@ -12,6 +13,7 @@ import (
 	"os"
 
 	"github.com/mrrt-auth/mrrt/shared/adapters/kmssigner"
+	"github.com/mrrt-auth/mrrt/shared/adapters/logevents"
 	"github.com/mrrt-auth/mrrt/shared/protocol/policyadmin"
 	"github.com/mrrt-auth/mrrt/shared/runtime/awsdeps"
 	"github.com/mrrt-auth/mrrt/shared/runtime/lambdahttp"
@@ -29,6 +31,8 @@ func main() {
 		}
 		return policyadmin.NewHandler(policyadmin.Deps{
 			Store: d.Store, Keys: keys.Signer.PublicKeys, Issuer: d.Issuer, Audience: d.AdminAudience, Logger: slog.Default(),
+			Events: lambdahttp.EventLogger(slog.Default(), "policy-admin"),
+			Logs:   logevents.FromConfig(d.Config, d.EventLogGroups),
 		}), nil
 	})
 }

@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -151,6 +152,10 @@ func (q EventQuery) Beyond(e Event) bool {
 	}
 	return strings.Compare(e.LogID, q.After) < 0
 }
+
+// ErrTooBroad is an EventLog's refusal of a query that would read more
+// than it reads at once; a narrower date range answers.
+var ErrTooBroad = errors.New("oauth: event query too broad")
 
 // EventLog reads events back (the admin API's /api/v2/logs).
 type EventLog interface {

@@ -74,7 +74,10 @@ func (a *api) writeLogs(w http.ResponseWriter, r *http.Request, q logQuery) erro
 	events := []oauth.Event{}
 	if a.d.Logs != nil {
 		var err error
-		if events, err = a.d.Logs.Events(r.Context(), q.query); err != nil {
+		switch events, err = a.d.Logs.Events(r.Context(), q.query); {
+		case errors.Is(err, oauth.ErrTooBroad):
+			return invalidQuery("q", "matches more events than are read at once: narrow it with a date range")
+		case err != nil:
 			return err
 		}
 	}

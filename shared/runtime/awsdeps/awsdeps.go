@@ -19,6 +19,8 @@
 //	KMS_MAC_KEY_ID        HMAC_256 key deriving the refresh-token secret (required)
 //	ISSUER                e.g. https://auth.example.com/ (required; used byte for byte as iss)
 //	ADMIN_AUDIENCE        audience of the admin API (default ISSUER + "/api/v2/")
+//	EVENT_LOG_GROUPS      comma-separated log groups /api/v2/logs reads events
+//	                      from (policy-admin; optional: empty, no events)
 //	CONFIG_CACHE_TTL      staleness bound of cached clients, APIs and client
 //	                      grants: a Go duration ("30s") or seconds ("30");
 //	                      0 turns the cache off (default 30s)
@@ -72,6 +74,9 @@ type Deps struct {
 	// KMS names the keys (kmssigner.Settings has the same fields: convert
 	// with kmssigner.Settings(d.KMS)).
 	KMS KMSSettings
+	// EventLogGroups are the log groups the functions write their events
+	// to (EVENT_LOG_GROUPS), for the admin API's log reader.
+	EventLogGroups []string
 }
 
 // KMSSettings are the KMS keys of the environment.
@@ -102,6 +107,9 @@ func FromConfig(cfg aws.Config, getenv func(string) string) (*Deps, error) {
 	if cfg.Region == "" {
 		return nil, errors.New("awsdeps: no AWS region: set AWS_REGION")
 	}
+	// Every client built from cfg (the KMS ones too) counts its throttles
+	// and faults.
+	cfg.APIOptions = append(cfg.APIOptions[:len(cfg.APIOptions):len(cfg.APIOptions)], countFaults)
 	db := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
 		o.Retryer = retry.AddWithMaxBackoffDelay(o.Retryer, maxDynamoBackoff)
 		o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(dynamoAttemptTimeout)
@@ -111,17 +119,18 @@ func FromConfig(cfg aws.Config, getenv func(string) string) (*Deps, error) {
 		current = append(current, env.es256KeyID)
 	}
 	return &Deps{
-		Store:         cachestore.New(dynamostore.New(db, env.table), env.cacheTTL, time.Now),
-		Issuer:        env.issuer,
-		AdminAudience: env.adminAudience,
-		Config:        cfg,
-		KMS:           KMSSettings{Alg: env.keyAlg, Current: current, Previous: env.previousKeyIDs, MACKeyID: env.macKeyID},
+		Store:          cachestore.New(dynamostore.New(db, env.table), env.cacheTTL, time.Now),
+		Issuer:         env.issuer,
+		AdminAudience:  env.adminAudience,
+		Config:         cfg,
+		KMS:            KMSSettings{Alg: env.keyAlg, Current: current, Previous: env.previousKeyIDs, MACKeyID: env.macKeyID},
+		EventLogGroups: env.eventLogGroups,
 	}, nil
 }
 
 type env struct {
 	table, keyID, keyAlg, es256KeyID, macKeyID string
-	previousKeyIDs                             []string
+	previousKeyIDs, eventLogGroups             []string
 	issuer, adminAudience                      string
 	cacheTTL                                   time.Duration
 }
@@ -137,6 +146,7 @@ func readEnv(getenv func(string) string) (*env, error) {
 		es256KeyID:     get("KMS_ES256_KEY_ID"),
 		macKeyID:       get("KMS_MAC_KEY_ID"),
 		previousKeyIDs: splitList(get("KMS_PREVIOUS_KEY_IDS")),
+		eventLogGroups: splitList(get("EVENT_LOG_GROUPS")),
 		issuer:         get("ISSUER"),
 		adminAudience:  get("ADMIN_AUDIENCE"),
 		cacheTTL:       cachestore.DefaultTTL,

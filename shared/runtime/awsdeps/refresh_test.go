@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -17,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/mrrt-auth/mrrt/shared/adapters/emf"
 	"github.com/mrrt-auth/mrrt/shared/core/oauth"
 	"github.com/mrrt-auth/mrrt/shared/protocol/token"
 	"github.com/mrrt-auth/mrrt/shared/testkit/awstest"
@@ -293,6 +295,36 @@ func TestTokenEndpointOnAWS(t *testing.T) {
 					t.Errorf("AWS requests (-want +got):\n%s", d)
 				}
 			})
+		}
+	})
+
+	t.Run("a throttled and a failed attempt are each one EMF record of AWSThrottles or AWSFaults by service", func(t *testing.T) {
+		var buf oauthtest.SyncBuffer
+		defer slog.SetDefault(slog.Default())
+		slog.SetDefault(slog.New(slog.NewJSONHandler(&buf, nil)))
+		rt := e.refreshToken(t, strictID)
+		e.faults.Add(awstest.Fault{Op: "GetItem", Nth: 1, Err: awstest.APIError("ProvisionedThroughputExceededException", 400)})
+		e.faults.Add(awstest.Fault{Op: "Sign", Nth: 1, Err: awstest.APIError("KMSInternalException", 500)})
+		e.faults.Add(awstest.Fault{Op: "Sign", Nth: 2, Err: awstest.APIError("ValidationException", 400)}) // an answer, not a fault
+		e.refresh(t, strictID, rt)                                                                         // its answer is beside the point here
+		e.faults.Clear()
+		got := map[string]int{}
+		for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+			var rec map[string]any
+			if json.Unmarshal([]byte(line), &rec) != nil || rec["msg"] != "aws request failed" {
+				continue
+			}
+			if err := emf.Validate([]byte(line)); err != nil {
+				t.Errorf("%v: %s", err, line)
+			}
+			for _, m := range []string{"AWSThrottles", "AWSFaults"} {
+				if rec[m] == float64(1) {
+					got[m+" "+rec["Service"].(string)]++
+				}
+			}
+		}
+		if diff := cmp.Diff(map[string]int{"AWSThrottles DynamoDB": 1, "AWSFaults KMS": 1}, got); diff != "" {
+			t.Errorf("records (-want +got):\n%s\n%s", diff, buf.String())
 		}
 	})
 

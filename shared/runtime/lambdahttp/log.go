@@ -9,6 +9,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/awslabs/aws-lambda-go-api-proxy/core"
+
+	"github.com/mrrt-auth/mrrt/shared/adapters/emf"
 )
 
 // Log attribute names added to every line logged with a request's context.
@@ -56,6 +58,12 @@ func (h requestIDHandler) WithGroup(name string) slog.Handler {
 // Gateway route key, path, status and duration. The query string is left
 // out (it may carry codes and state); so are headers and bodies.
 func LogRequests(logger *slog.Logger, h http.Handler) http.Handler {
+	return logRequests("", logger, h)
+}
+
+// logRequests is LogRequests; for a named function each line is also an
+// EMF record of the function's Latency and ServerErrors (emf package).
+func logRequests(function string, logger *slog.Logger, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
@@ -75,6 +83,15 @@ func LogRequests(logger *slog.Logger, h http.Handler) http.Handler {
 		level := slog.LevelInfo
 		if sw.status >= 500 {
 			level = slog.LevelError
+		}
+		if function != "" {
+			serverErrors := 0.0
+			if sw.status >= 500 {
+				serverErrors = 1
+			}
+			attrs = append(attrs, emf.Attrs(time.Now(), map[*emf.Spec]float64{
+				&emf.Latency: float64(time.Since(start).Microseconds()) / 1000, &emf.ServerErrors: serverErrors,
+			}, map[string]string{"Function": function})...)
 		}
 		logger.LogAttrs(r.Context(), level, "request", attrs...)
 	})

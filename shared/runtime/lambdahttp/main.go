@@ -31,5 +31,5 @@ func setUp(w io.Writer, function string, newHandler func(context.Context) (http.
 		logger.Error("configuration error; function not started", slog.String("function", function), slog.Any("error", err))
 		return nil, err
 	}
-	return LogRequests(logger, h), nil
+	return logRequests(function, logger, h), nil
 }

@@ -20,6 +20,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mrrt-auth/mrrt/shared/adapters/dynamostore"
+	"github.com/mrrt-auth/mrrt/shared/adapters/emf"
+	"github.com/mrrt-auth/mrrt/shared/core/oauth"
 	"github.com/mrrt-auth/mrrt/shared/runtime/awsdeps"
 	"github.com/mrrt-auth/mrrt/shared/runtime/lambdahttp"
 	"github.com/mrrt-auth/mrrt/shared/runtime/local"
@@ -284,7 +286,16 @@ func TestFunctionRolesNameNoWildcardResource(t *testing.T) {
 					}
 				}
 				for _, a := range flatten(get(stmt, "Action")) {
-					if strings.HasPrefix(fmt.Sprint(a), "logs:") {
+					switch act := fmt.Sprint(a); {
+					case act == "logs:FilterLogEvents":
+						// Reading events back (/api/v2/logs): the stack's own log groups only.
+						for _, r := range resources {
+							group, _ := strings.CutSuffix(fmt.Sprint(r), ".Arn")
+							if tpl.Resources[group].Type != "AWS::Logs::LogGroup" {
+								t.Errorf("%s: %s on %v, want log groups of the template only", role, act, r)
+							}
+						}
+					case strings.HasPrefix(act, "logs:"):
 						logs = true
 						if len(resources) != 1 || resources[0] != logGroup+".Arn" {
 							t.Errorf("%s: %v on %v, want only the function's own log group %s", role, a, resources, logGroup)
@@ -601,5 +612,77 @@ func TestTemplateAPIBodyIsValidOpenAPI(t *testing.T) {
 	}
 	if err := doc.Validate(t.Context()); err != nil {
 		t.Errorf("DefinitionBody is not valid OpenAPI 3: %v", err)
+	}
+}
+
+// Every metric the alarms and the dashboard name is one the functions
+// emit (emf.Specs), under one of the dimension sets it is published with,
+// and with dimension values the code uses.
+func TestAlarmsAndDashboardNameOnlyMetricsTheCodeEmits(t *testing.T) {
+	tpl := readTemplate(t)
+	known := map[string]func(string) bool{
+		"EventType": func(v string) bool { _, ok := oauth.EventTypes[v]; return ok },
+		"Service":   func(v string) bool { return v == "DynamoDB" || v == "KMS" },
+		"Function":  func(v string) bool { return slices.Contains(functions, local.Function(v)) },
+	}
+	check := func(where, namespace, name string, dims map[string]string) {
+		t.Helper()
+		if namespace != emf.Namespace {
+			return // AWS's own metrics
+		}
+		i := slices.IndexFunc(emf.Specs, func(s emf.Spec) bool { return s.Name == name })
+		if i < 0 {
+			t.Errorf("%s: metric %s is not one the code emits", where, name)
+			return
+		}
+		names := slices.Sorted(maps.Keys(dims))
+		if !slices.ContainsFunc(emf.Specs[i].Dimensions, func(set []string) bool { return slices.Equal(slices.Sorted(slices.Values(set)), names) }) {
+			t.Errorf("%s: %s by %v, but it is published by %v", where, name, names, emf.Specs[i].Dimensions)
+		}
+		for k, v := range dims {
+			if ok := known[k]; ok == nil || !ok(v) {
+				t.Errorf("%s: %s=%s is no value the code emits", where, k, v)
+			}
+		}
+	}
+	alarms := 0
+	for id, r := range tpl.Resources {
+		switch r.Type {
+		case "AWS::CloudWatch::Alarm":
+			alarms++
+			dims := map[string]string{}
+			for _, d := range flatten(r.Properties["Dimensions"]) {
+				dims[fmt.Sprint(get(d, "Name"))] = fmt.Sprint(get(d, "Value"))
+			}
+			check(id, fmt.Sprint(r.Properties["Namespace"]), fmt.Sprint(r.Properties["MetricName"]), dims)
+		case "AWS::CloudWatch::Dashboard":
+			body, _ := r.Properties["DashboardBody"].(string) // !Sub of a string: the tag is dropped
+			var dash struct {
+				Widgets []struct {
+					Properties struct {
+						Metrics [][]any `json:"metrics"`
+					} `json:"properties"`
+				} `json:"widgets"`
+			}
+			if err := json.Unmarshal([]byte(body), &dash); err != nil {
+				t.Fatalf("%s: DashboardBody is not JSON: %v", id, err)
+			}
+			for _, w := range dash.Widgets {
+				for _, m := range w.Properties.Metrics {
+					dims := map[string]string{}
+					for i := 2; i+1 < len(m); i += 2 {
+						k, ok := m[i].(string)
+						if !ok {
+							break // the options object
+						}
+						dims[k] = fmt.Sprint(m[i+1])
+					}
+					check(id, fmt.Sprint(m[0]), fmt.Sprint(m[1]), dims)
+				}
+			}
+		}
+	}
+	if alarms < 8 {
+		t.Errorf("%d alarms, want those on reuse, blocked sign-ins, 5xx, throttles and faults", alarms)
 	}
 }

@@ -23,6 +23,8 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
+	"github.com/mrrt-auth/mrrt/shared/adapters/emf"
+	"github.com/mrrt-auth/mrrt/shared/adapters/logevents"
 	"github.com/mrrt-auth/mrrt/shared/runtime/lambdahttp"
 	"github.com/mrrt-auth/mrrt/shared/runtime/local"
 	"github.com/mrrt-auth/mrrt/shared/testkit/awstest"
@@ -426,6 +428,32 @@ func TestFunctionsUnderTheEmulator(t *testing.T) {
 				t.Errorf("%s logged no line while serving requests", f)
 			}
 		}
+	})
+
+	t.Run("the functions' metric lines are valid EMF and their event lines read back as events", func(t *testing.T) {
+		metrics, events := 0, map[string]int{}
+		for f, fn := range s.fns {
+			for _, line := range fn.Lines() {
+				if !strings.Contains(line, `"_aws"`) {
+					continue
+				}
+				metrics++
+				if err := emf.Validate([]byte(line)); err != nil {
+					t.Errorf("%s: %v: %s", f, err, line)
+				}
+				if e, ok := logevents.Parse(line); ok {
+					events[e.Type]++
+				}
+			}
+		}
+		// The flows above signed in, exchanged a code, refreshed (MRRT),
+		// reused a token, used client credentials and called the admin API.
+		for _, typ := range []string{"s", "seacft", "sertft", "ferrt", "seccft", "mgmt_api_read", "sapi"} {
+			if events[typ] == 0 {
+				t.Errorf("no %s event in the functions' logs (events %v)", typ, events)
+			}
+		}
+		t.Logf("%d EMF lines; events %v", metrics, events)
 	})
 
 	t.Run("each function uses only the AWS actions its template policy grants", func(t *testing.T) {
