@@ -21,6 +21,7 @@ import (
 	"github.com/mrrt-auth/mrrt/shared/adapters/emf"
 	"github.com/mrrt-auth/mrrt/shared/core/oauth"
 	"github.com/mrrt-auth/mrrt/shared/protocol/token"
+	"github.com/mrrt-auth/mrrt/shared/runtime/lambdahttp"
 	"github.com/mrrt-auth/mrrt/shared/testkit/awstest"
 	"github.com/mrrt-auth/mrrt/shared/testkit/oauthtest"
 )
@@ -61,6 +62,9 @@ func newEndpoint(t testing.TB) *endpoint {
 	e.handler = token.NewHandler(token.Deps{
 		Clients: e.deps.Store, APIs: e.deps.Store, ClientGrants: e.deps.Store, Codes: e.deps.Store, Families: e.deps.Store,
 		Signer: e.deps.Signer, Issuer: e.deps.Issuer, RefreshKey: e.deps.RefreshKey,
+		// As the token function emits them: the request counts below show
+		// that events cost no AWS request.
+		Events: lambdahttp.EventLogger(slog.New(slog.DiscardHandler), "token"),
 	})
 	ctx := t.Context()
 	public := func(id string, leeway int) *oauth.Client {
