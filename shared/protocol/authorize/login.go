@@ -92,7 +92,9 @@ func (h *handler) serveLogin(w http.ResponseWriter, r *http.Request) {
 		h.renderError(w, http.StatusBadRequest, "The sign-in form was malformed.")
 		return
 	}
+	username := strings.TrimSpace(form.Get("username"))
 	if !h.csrfOK(r, form.Get("csrf")) {
+		h.emitLogin(r, nil, loginFailure{event: oauth.EventLoginFailed, reason: "the form expired or did not come from this site"}, username, "")
 		h.renderError(w, http.StatusForbidden, "This sign-in form has expired or did not come from this site. Go back to the application and sign in again.")
 		return
 	}
@@ -101,7 +103,6 @@ func (h *handler) serveLogin(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, req, err, http.StatusSeeOther)
 		return
 	}
-	username := strings.TrimSpace(form.Get("username"))
 	user, failure, err := h.authenticate(r.Context(), username, form.Get("password"), httpx.ClientIP(r))
 	switch {
 	case errors.Is(err, errBusy):

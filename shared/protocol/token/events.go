@@ -17,6 +17,7 @@ type exchange struct {
 	originAudience, familyID    string
 	generation                  int
 	reuse                       bool // a retired refresh token: the family was revoked
+	familyRevoked               bool // a replayed code: the family it started was revoked
 }
 
 type exchangeKey struct{}
@@ -70,6 +71,9 @@ func (h *handler) emitExchange(r *http.Request, x *exchange, resp *oauth.TokenRe
 		if oe.Description != "" {
 			e.Description += ": " + oe.Description
 		}
+	}
+	if x.reuse || x.familyRevoked {
+		details["family_revoked"] = true
 	}
 	if x.familyID != "" {
 		details["family_id"] = x.familyID

@@ -59,6 +59,8 @@ func (h *handler) exchangeCode(ctx context.Context, client *oauth.Client, form u
 	if code.ClientID != client.ClientID {
 		return nil, errCode("invalid authorization code", fmt.Errorf("code issued to client %s", code.ClientID))
 	}
+	x := noted(ctx)
+	x.userID, x.audience = code.UserID, code.Audience
 	if form.Get("redirect_uri") != code.RedirectURI {
 		return nil, errCode("redirect_uri does not match the authorization request", nil)
 	}
@@ -79,8 +81,6 @@ func (h *handler) exchangeCode(ctx context.Context, client *oauth.Client, form u
 		return nil, oauth.Errorf(oauth.InvalidTarget, "the requested resource was not granted by this authorization code")
 	}
 
-	x := noted(ctx)
-	x.userID, x.audience = code.UserID, code.Audience
 	api, err := h.api(ctx, code.Audience, errCodeAPIGone)
 	if err != nil {
 		return nil, err
@@ -187,6 +187,8 @@ func (h *handler) code(ctx context.Context, hash string, now time.Time) (*oauth.
 // revocation is returned as the fault it is, so a retry revokes again.
 func (h *handler) revokeCodeFamily(ctx context.Context, code *oauth.AuthCode, now time.Time) error {
 	if code.FamilyID != "" {
+		x := noted(ctx)
+		x.familyRevoked, x.familyID, x.userID = true, code.FamilyID, code.UserID
 		err := h.d.Families.RevokeFamily(ctx, code.FamilyID, "authorization_code_reuse", now)
 		if err != nil && !errors.Is(err, oauth.ErrNotFound) {
 			return fmt.Errorf("token: revoke family of reused code: %w", err)

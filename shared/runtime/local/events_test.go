@@ -188,6 +188,18 @@ func TestEveryOutcomeEmitsOneEvent(t *testing.T) {
 	}{
 		{name: "a sign-in is s", trigger: func(s *eventServer, _ any) { s.code() },
 			want: oauth.Event{Type: "s", ClientID: "demo-spa", UserID: "auth0|demo", UserName: "demo@example.com", Audience: api}},
+		{name: "a sign-in form that did not come from this site is f", trigger: func(s *eventServer, _ any) {
+			resp, _ := s.browser.PostForm(s.url+"/authorize/login", url.Values{"csrf": {"forged"}, "username": {"demo@example.com"}, "password": {"x"}})
+			resp.Body.Close()
+		}, want: oauth.Event{Type: "f", UserName: "demo@example.com", Description: "Failed Login: the form expired or did not come from this site"}},
+		{name: "a replayed code is feacft and revokes the family it started", setup: func(s *eventServer) any {
+			code := s.code()
+			s.exchange(code)
+			return code
+		}, trigger: func(s *eventServer, v any) {
+			s.post("/oauth/token", url.Values{"grant_type": {"authorization_code"}, "client_id": {"demo-spa"}, "code": {v.(string)},
+				"redirect_uri": {"https://app.example.com/callback"}, "code_verifier": {strings.Repeat("v", 50)}})
+		}, want: oauth.Event{Type: "feacft", ClientID: "demo-spa", UserID: "auth0|demo"}, details: map[string]any{"error": "invalid_grant", "family_revoked": true}},
 		{name: "a wrong password is fp", trigger: func(s *eventServer, _ any) {
 			s.signIn(api, "openid", "demo@example.com", "wrong").Body.Close()
 		}, want: oauth.Event{Type: "fp", ClientID: "demo-spa", UserID: "auth0|demo", UserName: "demo@example.com"}},
@@ -305,6 +317,7 @@ func TestEveryOutcomeEmitsOneEvent(t *testing.T) {
 				t.Fatalf("%d events, want 1: %+v", len(got), got)
 			}
 			checkEvent(t, got[0], tc.want, tc.details)
+			s.scanForSecrets(t)
 		})
 	}
 }
@@ -373,6 +386,7 @@ func TestNoEventHoldsASecretTokenCodePasswordOrHash(t *testing.T) {
 	admin.call("POST", "/api/v2/users", map[string]any{"email": "new@example.com", "password": newPassword}, 201, nil)
 	s.issued = append(s.issued, created.ClientSecret, rotated.ClientSecret, newPassword, body["refresh_token"].(string))
 
+	s.scanForSecrets(t)
 	events, _ := s.log.Events(context.Background(), oauth.EventQuery{})
 	seen := map[string]bool{}
 	for _, e := range events {
@@ -383,6 +397,13 @@ func TestNoEventHoldsASecretTokenCodePasswordOrHash(t *testing.T) {
 			t.Errorf("no %s event: the run did not go through every flow (%d events)", typ, len(events))
 		}
 	}
+}
+
+// scanForSecrets fails if any event of s holds a secret the run handed
+// out or sent, or its hash.
+func (s *eventServer) scanForSecrets(t *testing.T) {
+	t.Helper()
+	events, _ := s.log.Events(context.Background(), oauth.EventQuery{})
 	for _, e := range events {
 		b, _ := json.Marshal(e)
 		for _, secret := range s.issued {
