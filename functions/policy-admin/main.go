@@ -33,6 +33,7 @@ func main() {
 			Store: d.Store, Keys: keys.Signer.PublicKeys, Issuer: d.Issuer, Audience: d.AdminAudience, Logger: slog.Default(),
 			Events: lambdahttp.EventLogger(slog.Default(), "policy-admin"),
 			Logs:   logevents.FromConfig(d.Config, d.EventLogGroups),
+			Roles:  d.Roles,
 		}), nil
 	})
 }

@@ -64,6 +64,14 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+func TestRoleStoreConformance(t *testing.T) {
+	e := newEnv(t)
+	oauthtest.RunRoleStoreTests(t, func(t *testing.T) oauth.RoleStore {
+		s, _ := e.store(t)
+		return s
+	})
+}
+
 var base = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
 
 func family(id string) *oauth.Family {

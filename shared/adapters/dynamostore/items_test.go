@@ -52,6 +52,7 @@ var (
 		Scopes:        []oauth.Scope{{Value: "read:data", Description: "Read data"}},
 		TokenLifetime: 3600, SkipConsentForVerifiableFirstPartyClients: true, AllowOfflineAccess: true, SigningAlg: oauth.AlgES256,
 		ProofOfPossession: &oauth.ProofOfPossession{Mechanism: "dpop", Required: true},
+		EnforcePolicies:   true, TokenDialect: oauth.DialectRFC9068Authz,
 	}
 	fullGrant = &oauth.ClientGrant{ID: "cgr_1", ClientID: "client-1", Audience: "https://api.example.com", Scope: []string{"read:data"}}
 	fullUser  = &oauth.User{

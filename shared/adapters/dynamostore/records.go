@@ -79,6 +79,8 @@ const (
 	apiPoP         = "proof_of_possession" // a map: popMechanism, popRequired; absent when unset
 	popMechanism   = "mechanism"
 	popRequired    = "required"
+	apiRBAC        = "enforce_policies" // absent when false
+	apiDialect     = "token_dialect"    // absent when empty
 )
 
 // Client grant attributes.
@@ -301,6 +303,8 @@ func apiRecord(rs *oauth.ResourceServer) item {
 		m.setB(popRequired, pop.Required)
 		it.setM(apiPoP, m)
 	}
+	it.setTrue(apiRBAC, rs.EnforcePolicies)
+	it.setS(apiDialect, rs.TokenDialect)
 	return it
 }
 
@@ -314,6 +318,7 @@ func apiFromRecord(it item) *oauth.ResourceServer {
 		AllowOfflineAccess:                        it.b(apiOffline),
 		SigningAlg:                                it.s(apiSigningAlg),
 	}
+	rs.EnforcePolicies, rs.TokenDialect = it.b(apiRBAC), it.s(apiDialect)
 	if _, ok := it[apiPoP]; ok {
 		m := it.m(apiPoP)
 		rs.ProofOfPossession = &oauth.ProofOfPossession{Mechanism: m.s(popMechanism), Required: m.b(popRequired)}

@@ -37,7 +37,9 @@ type Store struct {
 	revocations     map[string]*oauth.UserRevocation
 	sessions        map[string]*oauth.Session
 	consents        map[consentKey]*oauth.Consent
-	attempts        map[string]*attempts // login attempts per key
+	attempts        map[string]*attempts  // login attempts per key
+	roles           map[string]*roleState // roles.go; nil until first used
+	rbac            map[string]*userRBAC  // user ID -> roles and direct permissions
 }
 
 // New returns an empty store.

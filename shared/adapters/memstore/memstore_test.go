@@ -41,3 +41,7 @@ func TestUpdateClientGrantRejectsMovingTheGrant(t *testing.T) {
 		t.Errorf("ClientGrantFor new audience = %v, want ErrNotFound", err)
 	}
 }
+
+func TestRoleStoreConformance(t *testing.T) {
+	oauthtest.RunRoleStoreTests(t, func(t *testing.T) oauth.RoleStore { return memstore.New() })
+}

@@ -102,6 +102,30 @@ type ResourceServer struct {
 	// ProofOfPossession is Auth0's proof_of_possession: with Required, this
 	// API's tokens are issued only to requests with a DPoP proof (RFC 9449).
 	ProofOfPossession *ProofOfPossession `json:"proof_of_possession,omitempty"`
+	// EnforcePolicies is Auth0's RBAC switch: a user's tokens for this API
+	// carry only scopes among the user's current permissions on it (Role).
+	EnforcePolicies bool `json:"enforce_policies"`
+	// TokenDialect is Auth0's token_dialect (TokenDialects); the _authz
+	// dialects add a permissions claim. Empty reads as access_token.
+	TokenDialect string `json:"token_dialect,omitempty"`
+}
+
+// Auth0's token dialects. This server's access tokens are RFC 9068 tokens
+// in every dialect; the _authz ones add the permissions claim.
+const (
+	DialectAccessToken      = "access_token"
+	DialectAccessTokenAuthz = "access_token_authz"
+	DialectRFC9068          = "rfc9068_profile"
+	DialectRFC9068Authz     = "rfc9068_profile_authz"
+)
+
+// TokenDialects are the token_dialect values.
+var TokenDialects = []string{DialectAccessToken, DialectAccessTokenAuthz, DialectRFC9068, DialectRFC9068Authz}
+
+// PermissionsClaim reports whether the API's tokens carry a permissions
+// claim (an _authz dialect, with RBAC on).
+func (rs *ResourceServer) PermissionsClaim() bool {
+	return rs.EnforcePolicies && strings.HasSuffix(rs.TokenDialect, "_authz")
 }
 
 // ProofOfPossession is an API's sender-constraining setting (Auth0 names);

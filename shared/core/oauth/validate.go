@@ -582,6 +582,18 @@ func ValidateResourceServer(rs *ResourceServer, adminAudience string, adminScope
 	if rs.ProofOfPossession != nil && rs.ProofOfPossession.Mechanism != "dpop" {
 		return fieldError("proof_of_possession.mechanism", "must be dpop (mTLS sender-constraining is not offered)")
 	}
+	if rs.TokenDialect != "" {
+		if err := oneOf("token_dialect", rs.TokenDialect, TokenDialects...); err != nil {
+			return err
+		}
+		if strings.HasSuffix(rs.TokenDialect, "_authz") && !rs.EnforcePolicies {
+			// Auth0: the permissions claim comes with RBAC.
+			return fieldError("token_dialect", "%s adds the permissions claim, which needs enforce_policies", rs.TokenDialect)
+		}
+	}
+	if rs.Identifier == adminAudience && rs.EnforcePolicies {
+		return fieldError("enforce_policies", "the admin API takes client-credentials tokens only; RBAC applies to users")
+	}
 	seen := map[string]bool{}
 	for i, s := range rs.Scopes {
 		f := fmt.Sprintf("scopes[%d]", i)

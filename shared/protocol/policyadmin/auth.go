@@ -41,6 +41,13 @@ const (
 	scopeUpdateClientCredentials = "update:client_credentials"
 	scopeDeleteClientCredentials = "delete:client_credentials"
 	scopeReadLogs                = "read:logs"
+	scopeReadRoles               = "read:roles"
+	scopeCreateRoles             = "create:roles"
+	scopeUpdateRoles             = "update:roles"
+	scopeDeleteRoles             = "delete:roles"
+	scopeReadRoleMembers         = "read:role_members"
+	scopeCreateRoleMembers       = "create:role_members"
+	scopeDeleteRoleMembers       = "delete:role_members"
 )
 
 // Scopes are all the scopes of the admin API: the admin API's resource
@@ -53,6 +60,8 @@ var Scopes = []string{
 	scopeReadRefreshTokens, scopeDeleteRefreshTokens,
 	scopeReadClientCredentials, scopeCreateClientCredentials, scopeUpdateClientCredentials, scopeDeleteClientCredentials,
 	scopeReadLogs,
+	scopeReadRoles, scopeCreateRoles, scopeUpdateRoles, scopeDeleteRoles,
+	scopeReadRoleMembers, scopeCreateRoleMembers, scopeDeleteRoleMembers,
 }
 
 // clockSkew is the tolerance for exp, nbf and iat (RFC 9068 §4 allows "a

@@ -34,6 +34,9 @@ type Deps struct {
 	// routes with an empty list.
 	Events oauth.EventSink
 	Logs   oauth.EventLog
+	// Roles holds roles and permissions (RBAC); nil answers those routes
+	// 501.
+	Roles  oauth.RoleStore
 	Now    func() time.Time
 	Rand   io.Reader
 	Logger *slog.Logger
@@ -85,6 +88,23 @@ var routes = []route{
 	{"DELETE /api/v2/users/{id}/refresh-tokens", scopeDeleteRefreshTokens, (*api).revokeUserFamilies},
 	{"GET /api/v2/refresh-tokens/{id}", scopeReadRefreshTokens, (*api).getFamily},
 	{"DELETE /api/v2/refresh-tokens/{id}", scopeDeleteRefreshTokens, (*api).revokeFamily},
+
+	{"GET /api/v2/roles", scopeReadRoles, (*api).listRoles},
+	{"POST /api/v2/roles", scopeCreateRoles, (*api).createRole},
+	{"GET /api/v2/roles/{id}", scopeReadRoles, (*api).getRole},
+	{"PATCH /api/v2/roles/{id}", scopeUpdateRoles, (*api).updateRole},
+	{"DELETE /api/v2/roles/{id}", scopeDeleteRoles, (*api).deleteRole},
+	{"GET /api/v2/roles/{id}/permissions", scopeReadRoles, (*api).listRolePermissions},
+	{"POST /api/v2/roles/{id}/permissions", scopeUpdateRoles, (*api).addRolePermissions},
+	{"DELETE /api/v2/roles/{id}/permissions", scopeUpdateRoles, (*api).removeRolePermissions},
+	{"GET /api/v2/roles/{id}/users", scopeReadRoleMembers, (*api).listRoleUsers},
+	{"POST /api/v2/roles/{id}/users", scopeCreateRoleMembers, (*api).addRoleUsers},
+	{"GET /api/v2/users/{id}/roles", scopeReadRoles, (*api).listUserRoles},
+	{"POST /api/v2/users/{id}/roles", scopeCreateRoleMembers, (*api).assignUserRoles},
+	{"DELETE /api/v2/users/{id}/roles", scopeDeleteRoleMembers, (*api).removeUserRoles},
+	{"GET /api/v2/users/{id}/permissions", scopeReadUsers, (*api).listUserPermissions},
+	{"POST /api/v2/users/{id}/permissions", scopeUpdateUsers, (*api).addUserPermissions},
+	{"DELETE /api/v2/users/{id}/permissions", scopeUpdateUsers, (*api).removeUserPermissions},
 
 	{"GET /api/v2/logs", scopeReadLogs, (*api).listLogs},
 	{"GET /api/v2/logs/{id}", scopeReadLogs, (*api).getLog},

@@ -35,6 +35,7 @@ const (
 	exUserID   = "auth0|507f1f77bcf86cd799439020"
 	exFamilyID = "3f2a9c1e7b5d4e6f8a0b1c2d3e4f5a6b" // exUserID's family for spaID
 	exCredID   = "cred_1m7sfABoNTTKYwTQ8qt6tX"      // exClientID's credential, not in use
+	exRoleID   = "rol_0123456789abcdef"             // holds read:billing; exUserID has it
 	// exCredPEM is the public key of the openapi.yaml example of a credential.
 	exCredPEM = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE1Gbcqg2SXyrNifVxqDwcMuv9hWVB\nvCMGvFjv7nFrCKjYeGeTHkSEmx2zWOLcv1n8bNkGMsLeTNABHGR0XNApDw==\n-----END PUBLIC KEY-----\n"
 
@@ -79,6 +80,7 @@ type env struct {
 	logs   *oauthtest.SyncBuffer
 	keys   func(context.Context) ([]oauth.PublicKey, error)
 	events *memstore.EventLog
+	roles  oauth.RoleStore
 }
 
 // exLogEvent is the event of the openapi.yaml examples.
@@ -102,11 +104,18 @@ func newEnvOn(t testing.TB, store oauth.Store, r io.Reader) *env {
 	e := &env{t: t, store: faults.NewStore(store), clock: oauthtest.NewClock(testStart), signer: s, logs: &oauthtest.SyncBuffer{}}
 	e.keys = s.PublicKeys
 	seedStore(t, e.store)
+	if rs, ok := store.(oauth.RoleStore); ok { // the example role of openapi.yaml, with the example user
+		must(t, rs.CreateRole(context.Background(), &oauth.Role{ID: exRoleID, Name: "billing reader"}))
+		must(t, rs.AddRolePermissions(context.Background(), exRoleID, []oauth.Permission{{ResourceServerIdentifier: apiBilling, PermissionName: "read:billing"}}))
+		must(t, rs.AssignUserRoles(context.Background(), exUserID, []string{exRoleID}))
+		e.roles = rs
+	}
 	e.events = memstore.NewEventLog(0)
 	e.events.Emit(context.Background(), exLogEvent)
 	e.h = NewHandler(Deps{
 		Events:   e.events,
 		Logs:     e.events,
+		Roles:    e.roles,
 		Store:    e.store,
 		Keys:     func(ctx context.Context) ([]oauth.PublicKey, error) { return e.keys(ctx) },
 		Issuer:   testIssuer,

@@ -19,6 +19,8 @@ type apiBody struct {
 	AllowOfflineAccess                        opt[bool]        `json:"allow_offline_access"`
 	SigningAlg                                opt[string]      `json:"signing_alg"`
 	ProofOfPossession                         opt[popBody]     `json:"proof_of_possession"`
+	EnforcePolicies                           opt[bool]        `json:"enforce_policies"`
+	TokenDialect                              opt[string]      `json:"token_dialect"`
 }
 
 // popBody is Auth0's proof_of_possession.
@@ -91,6 +93,12 @@ func (b *apiBody) apply(rs *oauth.ResourceServer, create bool) error {
 		return err
 	} else if ok {
 		rs.SigningAlg = v
+	}
+	if err := setFrom(&rs.EnforcePolicies, b.EnforcePolicies, "enforce_policies"); err != nil {
+		return err
+	}
+	if err := setFrom(&rs.TokenDialect, b.TokenDialect, "token_dialect"); err != nil {
+		return err
 	}
 	switch pop := b.ProofOfPossession; {
 	case pop.Null:

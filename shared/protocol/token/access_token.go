@@ -27,6 +27,8 @@ type accessClaims struct {
 	AuthTime int64  `json:"auth_time,omitempty"`
 	Gty      string `json:"gty,omitempty"`
 	Cnf      *cnf   `json:"cnf,omitempty"` // RFC 9449 §6: the DPoP key the token is bound to
+	// Permissions is Auth0's claim of the _authz token dialects (RBAC).
+	Permissions []string `json:"permissions,omitempty"`
 }
 
 type cnf struct {
@@ -53,6 +55,8 @@ type accessToken struct {
 	scopes   []string
 	authTime time.Time // zero for client tokens
 	gty      string
+	// permissions is the permissions claim; nil leaves it out.
+	permissions []string
 }
 
 // signAccessToken signs t and returns the JWT and its lifetime in seconds.
@@ -66,16 +70,17 @@ func (h *handler) signAccessToken(ctx context.Context, t accessToken, now time.T
 		return "", 0, err
 	}
 	c := accessClaims{
-		Iss:      h.d.Issuer,
-		Sub:      t.subject,
-		Aud:      t.api.Identifier,
-		Exp:      now.Unix() + int64(lifetime),
-		Iat:      now.Unix(),
-		Jti:      jti,
-		ClientID: t.clientID,
-		Scope:    httpx.JoinScope(t.scopes),
-		AuthTime: unixOrZero(t.authTime),
-		Gty:      t.gty,
+		Iss:         h.d.Issuer,
+		Sub:         t.subject,
+		Aud:         t.api.Identifier,
+		Exp:         now.Unix() + int64(lifetime),
+		Iat:         now.Unix(),
+		Jti:         jti,
+		ClientID:    t.clientID,
+		Scope:       httpx.JoinScope(t.scopes),
+		AuthTime:    unixOrZero(t.authTime),
+		Gty:         t.gty,
+		Permissions: t.permissions,
 	}
 	if jkt := dpopJKT(ctx); jkt != "" {
 		c.Cnf = &cnf{JKT: jkt}

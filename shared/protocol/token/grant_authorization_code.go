@@ -89,14 +89,19 @@ func (h *handler) exchangeCode(ctx context.Context, client *oauth.Client, form u
 		return nil, err
 	}
 	scopes := codeAccessScopes(code, api)
+	scopes, permissions, err := h.rbac(ctx, api, code.UserID, scopes, nil, scopes)
+	if err != nil {
+		return nil, err
+	}
 
 	// Build and sign everything before the code is consumed.
 	at, expiresIn, err := h.signAccessToken(ctx, accessToken{
-		api:      api,
-		clientID: client.ClientID,
-		subject:  code.UserID,
-		scopes:   scopes,
-		authTime: code.AuthTime,
+		api:         api,
+		clientID:    client.ClientID,
+		subject:     code.UserID,
+		scopes:      scopes,
+		authTime:    code.AuthTime,
+		permissions: permissions,
 	}, now)
 	if err != nil {
 		return nil, err

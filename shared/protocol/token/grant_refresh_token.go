@@ -126,9 +126,13 @@ func (h *handler) refresh(ctx context.Context, client *oauth.Client, form url.Va
 	if err != nil {
 		return nil, err
 	}
+	scopes, permissions, err := h.rbac(ctx, api, fam.UserID, scopes, requestedScopes, allowed)
+	if err != nil {
+		return nil, err
+	}
 
 	// Sign before committing: a signer fault leaves the family untouched.
-	resp, err := h.refreshResponse(ctx, fam, client, api, scopes, now)
+	resp, err := h.refreshResponse(ctx, fam, client, api, scopes, permissions, now)
 	if err != nil {
 		return nil, err
 	}
@@ -248,13 +252,14 @@ func (h *handler) revokeReused(ctx context.Context, fam *oauth.Family, now time.
 
 // refreshResponse signs the access token, and the ID token of a grant
 // holding openid, whatever the audience (rule 8).
-func (h *handler) refreshResponse(ctx context.Context, fam *oauth.Family, client *oauth.Client, api *oauth.ResourceServer, scopes []string, now time.Time) (*oauth.TokenResponse, error) {
+func (h *handler) refreshResponse(ctx context.Context, fam *oauth.Family, client *oauth.Client, api *oauth.ResourceServer, scopes, permissions []string, now time.Time) (*oauth.TokenResponse, error) {
 	at, expiresIn, err := h.signAccessToken(ctx, accessToken{
-		api:      api,
-		clientID: client.ClientID,
-		subject:  fam.UserID,
-		scopes:   scopes,
-		authTime: fam.AuthTime,
+		api:         api,
+		clientID:    client.ClientID,
+		subject:     fam.UserID,
+		scopes:      scopes,
+		authTime:    fam.AuthTime,
+		permissions: permissions,
 	}, now)
 	if err != nil {
 		return nil, err

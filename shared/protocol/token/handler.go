@@ -43,6 +43,9 @@ type Deps struct {
 	// Users gives the ID token and /userinfo the user's standard claims;
 	// nil delivers none.
 	Users oauth.UserStore
+	// Permissions gives APIs with RBAC (enforce_policies) the user's
+	// current permissions; nil refuses tokens for such APIs.
+	Permissions oauth.PermissionReader
 	// Replay makes private_key_jwt assertions single-use (a jti is
 	// reserved once); nil refuses private_key_jwt.
 	Replay oauth.LoginThrottle

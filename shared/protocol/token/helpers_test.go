@@ -71,6 +71,7 @@ func testSigners(t testing.TB) (*localsigner.Signer, *localsigner.Signer) {
 type fixture struct {
 	t       testing.TB
 	store   *faults.Store
+	roles   oauth.RoleStore // the memory store behind store (RBAC)
 	signer  *faults.Signer
 	clock   *oauthtest.Clock
 	key     []byte
@@ -100,9 +101,11 @@ func newFixtureWithIssuer(t testing.TB, iss string) *fixture {
 
 func newFixtureWith(t testing.TB, signer oauth.Signer, iss string) *fixture {
 	t.Helper()
+	mem := memstore.New()
 	f := &fixture{
 		t:       t,
-		store:   faults.NewStore(memstore.New()),
+		roles:   mem,
+		store:   faults.NewStore(mem),
 		signer:  faults.NewSigner(signer),
 		clock:   oauthtest.NewClock(startTime),
 		key:     bytes.Repeat([]byte{0x5a}, 32),
@@ -118,6 +121,7 @@ func newFixtureWith(t testing.TB, signer oauth.Signer, iss string) *fixture {
 		Families:     f.store,
 		Users:        f.store,
 		Replay:       f.store,
+		Permissions:  mem,
 		Signer:       f.signer,
 		Issuer:       iss,
 		RefreshKey: func(context.Context) ([]byte, error) {

@@ -77,6 +77,9 @@ type Deps struct {
 	// EventLogGroups are the log groups the functions write their events
 	// to (EVENT_LOG_GROUPS), for the admin API's log reader.
 	EventLogGroups []string
+	// Roles holds roles and permissions on the table, not cached: a
+	// changed permission counts from the next exchange.
+	Roles oauth.RoleStore
 }
 
 // KMSSettings are the KMS keys of the environment.
@@ -118,8 +121,10 @@ func FromConfig(cfg aws.Config, getenv func(string) string) (*Deps, error) {
 	if env.es256KeyID != "" {
 		current = append(current, env.es256KeyID)
 	}
+	store := dynamostore.New(db, env.table)
 	return &Deps{
-		Store:          cachestore.New(dynamostore.New(db, env.table), env.cacheTTL, time.Now),
+		Store:          cachestore.New(store, env.cacheTTL, time.Now),
+		Roles:          store,
 		Issuer:         env.issuer,
 		AdminAudience:  env.adminAudience,
 		Config:         cfg,

@@ -45,6 +45,9 @@ type Deps struct {
 	// log routes answer empty lists.
 	Events oauth.EventSink
 	Logs   oauth.EventLog
+	// Roles holds roles and permissions (RBAC); the token handler reads
+	// users' permissions from it, the admin API manages it.
+	Roles oauth.RoleStore
 	// Now, Rand and Logger default to time.Now, crypto/rand and
 	// slog.Default() (as it is when the handler is built).
 	Now    func() time.Time
@@ -89,6 +92,7 @@ func NewToken(d Deps) http.Handler {
 		Families:     d.Store,
 		Users:        d.Store,
 		Replay:       d.Store,
+		Permissions:  d.Roles,
 		Signer:       d.Signer,
 		Issuer:       d.Issuer,
 		RefreshKey:   d.RefreshKeyFunc,
@@ -133,6 +137,7 @@ func NewPolicyAdmin(d Deps) http.Handler {
 		Audience: d.AdminAudience,
 		Events:   d.Events,
 		Logs:     d.Logs,
+		Roles:    d.Roles,
 		Now:      d.Now,
 		Rand:     d.Rand,
 		Logger:   d.Logger,

@@ -25,5 +25,6 @@ func AWSDeps(ctx context.Context, getenv func(string) string) (Deps, error) {
 		RefreshKeyFunc: keys.RefreshKey,
 		Issuer:         d.Issuer,
 		AdminAudience:  d.AdminAudience,
+		Roles:          d.Roles,
 	}, nil
 }

@@ -79,6 +79,7 @@ func (m Memory) Deps(ctx context.Context) (Deps, *memstore.Store, error) {
 		RefreshKey: key,
 		Events:     sink,
 		Logs:       events,
+		Roles:      store,
 		Now:        now,
 		Rand:       rand.Reader,
 		Logger:     m.Logger,
