@@ -172,7 +172,12 @@ func awsDeps(ctx context.Context, getenv func(string) string, issuer, seedPath s
 		if err != nil {
 			return local.Deps{}, err
 		}
-		if err := seed.LoadMissing(ctx, d.Store, doc, rand.Reader, time.Now()); err != nil {
+		// The seed's roles go to the role store beside the cached one.
+		store := struct {
+			oauth.Store
+			oauth.RoleStore
+		}{d.Store, d.Roles}
+		if err := seed.LoadMissing(ctx, store, doc, rand.Reader, time.Now()); err != nil {
 			return local.Deps{}, err
 		}
 	}

@@ -33,6 +33,7 @@ const (
 	issuer     = "https://auth.example.com"
 	api        = "https://api.example.com"
 	billing    = "https://billing.example.com" // in the strict client's MRRT policy
+	rbacAPI    = "https://rbac.example.com"    // enforces RBAC; in the strict client's MRRT policy
 	callback   = "https://app.example.com/callback"
 	strictID   = "spa"        // public, rotating, leeway 0
 	leewayID   = "spa-leeway" // public, rotating, leeway 30 s
@@ -64,7 +65,8 @@ func newEndpoint(t testing.TB) *endpoint {
 		Signer: e.deps.Signer, Issuer: e.deps.Issuer, RefreshKey: e.deps.RefreshKey,
 		// As the token function emits them: the request counts below show
 		// that events cost no AWS request.
-		Events: lambdahttp.EventLogger(slog.New(slog.DiscardHandler), "token"),
+		Events:      lambdahttp.EventLogger(slog.New(slog.DiscardHandler), "token"),
+		Permissions: e.deps.Roles,
 	})
 	ctx := t.Context()
 	public := func(id string, leeway int) *oauth.Client {
@@ -79,7 +81,7 @@ func newEndpoint(t testing.TB) *endpoint {
 		}
 	}
 	strict := public(strictID, 0)
-	strict.RefreshToken.Policies = []oauth.Policy{{Audience: billing, Scope: []string{"read:billing"}}}
+	strict.RefreshToken.Policies = []oauth.Policy{{Audience: billing, Scope: []string{"read:billing"}}, {Audience: rbacAPI, Scope: []string{"read:rbac", "write:rbac"}}}
 	for _, c := range []*oauth.Client{strict, public(leewayID, 30), {
 		ClientID: m2mID, Name: m2mID, AppType: oauth.AppTypeNonInteractive, GrantTypes: []string{oauth.GrantTypeClientCredentials},
 		TokenEndpointAuthMethod: oauth.AuthMethodClientSecretPost, SecretHash: oauth.HashToken(m2mSecret),
@@ -94,6 +96,11 @@ func newEndpoint(t testing.TB) *endpoint {
 		Identifier: billing, Name: "Billing", Scopes: []oauth.Scope{{Value: "read:billing"}}, TokenLifetime: 600,
 		SkipConsentForVerifiableFirstPartyClients: true, SigningAlg: oauth.AlgRS256,
 	}))
+	mustDo(t, "CreateResourceServer", e.deps.Store.CreateResourceServer(ctx, &oauth.ResourceServer{
+		Identifier: rbacAPI, Name: "RBAC", Scopes: []oauth.Scope{{Value: "read:rbac"}, {Value: "write:rbac"}}, TokenLifetime: 600,
+		SkipConsentForVerifiableFirstPartyClients: true, SigningAlg: oauth.AlgRS256, EnforcePolicies: true,
+	}))
+	mustDo(t, "AddUserPermissions", e.deps.Roles.AddUserPermissions(ctx, userID, []oauth.Permission{{ResourceServerIdentifier: rbacAPI, PermissionName: "read:rbac"}}))
 	mustDo(t, "CreateClientGrant", e.deps.Store.CreateClientGrant(ctx, &oauth.ClientGrant{ID: "cg-1", ClientID: m2mID, Audience: api, Scope: []string{"read"}}))
 	e.secrets.Store(m2mSecret, true)
 	return e
@@ -250,6 +257,17 @@ func TestTokenEndpointOnAWS(t *testing.T) {
 				}
 				return withCounts(r, got)
 			}, map[string]int{"GetItem": 1, "TransactWriteItems": 1, "Sign": 1}},
+			{"a refresh exchange to an RBAC API costs one GetItem more: the user's permissions", func(t *testing.T) response {
+				first := e.refreshTo(t, strictID, e.refreshToken(t, strictID), rbacAPI) // warms the API's cache entry
+				wantStatus(t, "first exchange for the RBAC API", first, http.StatusOK)
+				var r response
+				got := e.counted(func() { r = e.refreshTo(t, strictID, first.str("refresh_token"), rbacAPI) })
+				t.Logf("refresh_token grant, RBAC API: %v", got)
+				if r.str("scope") != "offline_access read:rbac" {
+					t.Errorf("scope %q, want the held read:rbac only (the policy allows write:rbac too)", r.str("scope"))
+				}
+				return withCounts(r, got)
+			}, map[string]int{"GetItem": 2, "TransactWriteItems": 1, "Sign": 1}},
 			{"a code exchange costs one GetItem, one TransactWriteItems and one Sign", func(t *testing.T) response {
 				code := e.newCode(t, strictID)
 				var r response

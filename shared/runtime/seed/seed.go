@@ -27,6 +27,7 @@ type File struct {
 	Clients         []Client               `json:"clients"`
 	ClientGrants    []oauth.ClientGrant    `json:"client_grants"`
 	Users           []User                 `json:"users"`
+	Roles           []Role                 `json:"roles"`
 
 	// adminAudience is the admin API's audience for the issuer the file
 	// was parsed for: no MRRT policy may name it.
@@ -41,9 +42,19 @@ type Client struct {
 }
 
 // User is a user with a plain password; the store keeps an argon2id hash.
+// Permissions are given to the user directly (RBAC).
 type User struct {
 	oauth.User
-	Password string `json:"password"`
+	Password    string             `json:"password"`
+	Permissions []oauth.Permission `json:"permissions,omitempty"`
+}
+
+// Role is a role with its permissions and its users (user_ids of this
+// file's users).
+type Role struct {
+	oauth.Role
+	Permissions []oauth.Permission `json:"permissions,omitempty"`
+	Users       []string           `json:"users,omitempty"`
 }
 
 // IssuerPlaceholder in any string of a seed file is replaced by the issuer,
@@ -184,6 +195,35 @@ func (f *File) Validate() error {
 			bad("%s: duplicate email", at)
 		}
 		emails[strings.ToLower(u.Email)] = true
+		if len(u.Permissions) > 0 {
+			rule(at, oauth.ValidatePermissions(u.Permissions, api))
+		}
+	}
+
+	userIDs := map[string]bool{}
+	for _, u := range f.Users {
+		userIDs[u.UserID] = u.UserID != ""
+	}
+	roleIDs, roleNames := map[string]bool{}, map[string]bool{}
+	for i := range f.Roles {
+		r := &f.Roles[i]
+		at := fmt.Sprintf("roles[%d] %q", i, r.Name)
+		rule(at, oauth.ValidateRole(&r.Role))
+		if r.ID == "" {
+			r.ID = "rol_" + oauth.HashToken("seed role " + r.Name)[:16] // the same on every load
+		}
+		if roleIDs[r.ID] || roleNames[r.Name] {
+			bad("%s: duplicate id or name", at)
+		}
+		roleIDs[r.ID], roleNames[r.Name] = true, true
+		if len(r.Permissions) > 0 {
+			rule(at, oauth.ValidatePermissions(r.Permissions, api))
+		}
+		for _, u := range r.Users {
+			if !userIDs[u] {
+				bad("%s: users: %q is not the user_id of a user of this file", at, u)
+			}
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -268,6 +308,44 @@ func load(ctx context.Context, s oauth.Store, f *File, r io.Reader, now time.Tim
 		if err := s.CreateUser(ctx, &u); err != nil && !exists(err) {
 			return fmt.Errorf("seed: user %q: %w", u.Email, err)
 		}
+		if len(su.Permissions) > 0 {
+			rs, err := roleStore(s)
+			if err != nil {
+				return err
+			}
+			if err := rs.AddUserPermissions(ctx, u.UserID, su.Permissions); err != nil {
+				return fmt.Errorf("seed: permissions of user %q: %w", u.Email, err)
+			}
+		}
+	}
+	for _, sr := range f.Roles {
+		rs, err := roleStore(s)
+		if err != nil {
+			return err
+		}
+		r := sr.Role
+		if err := rs.CreateRole(ctx, &r); err != nil && !exists(err) {
+			return fmt.Errorf("seed: role %q: %w", r.Name, err)
+		}
+		if len(sr.Permissions) > 0 {
+			if err := rs.AddRolePermissions(ctx, r.ID, sr.Permissions); err != nil {
+				return fmt.Errorf("seed: permissions of role %q: %w", r.Name, err)
+			}
+		}
+		for _, u := range sr.Users {
+			if err := rs.AssignUserRoles(ctx, u, []string{r.ID}); err != nil {
+				return fmt.Errorf("seed: role %q of user %q: %w", r.Name, u, err)
+			}
+		}
 	}
 	return nil
+}
+
+// roleStore is s as a RoleStore, for seeds with roles or permissions.
+func roleStore(s oauth.Store) (oauth.RoleStore, error) {
+	rs, ok := s.(oauth.RoleStore)
+	if !ok {
+		return nil, errors.New("seed: roles and permissions need a store that holds them")
+	}
+	return rs, nil
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -156,6 +157,44 @@ func TestParseFile(t *testing.T) {
 	for path, want := range map[string]string{bad: bad + ": seed: users[0]", t.TempDir() + "/none.json": "no such file"} {
 		if _, err := seed.ParseFile(path, issuer); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("ParseFile(%s) = %v, want an error containing %q", path, err, want)
+		}
+	}
+}
+
+const rbacSeed = `{
+  "resource_servers": [{"identifier": "https://billing.example.com", "name": "Billing", "enforce_policies": true,
+    "token_dialect": "access_token_authz", "scopes": [{"value": "read:billing"}, {"value": "write:billing"}]}],
+  "users": [
+    {"user_id": "auth0|a", "email": "a@example.com", "password": "password-of-a-0123",
+     "permissions": [{"resource_server_identifier": "https://billing.example.com", "permission_name": "write:billing"}]},
+    {"user_id": "auth0|b", "email": "b@example.com", "password": "password-of-b-0123"}
+  ],
+  "roles": [{"name": "billing reader", "users": ["auth0|a", "auth0|b"],
+    "permissions": [{"resource_server_identifier": "https://billing.example.com", "permission_name": "read:billing"}]}]
+}`
+
+func TestSeedRolesAndPermissions(t *testing.T) {
+	f, err := seed.Parse(strings.NewReader(rbacSeed), "https://auth.example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := memstore.New()
+	if err := seed.Load(context.Background(), s, f, rand.Reader, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	for user, want := range map[string][]string{"auth0|a": {"read:billing", "write:billing"}, "auth0|b": {"read:billing"}} {
+		got, err := s.EffectivePermissions(context.Background(), user, "https://billing.example.com")
+		if err != nil || !slices.Equal(got, want) {
+			t.Errorf("%s: %v, %v; want %v", user, got, err, want)
+		}
+	}
+	for name, bad := range map[string]string{
+		"a permission of an unknown scope": strings.Replace(rbacSeed, `"permission_name": "read:billing"`, `"permission_name": "delete:billing"`, 1),
+		"a role of an unknown user":        strings.Replace(rbacSeed, `"users": ["auth0|a", "auth0|b"]`, `"users": ["auth0|z"]`, 1),
+		"an authz dialect without RBAC":    strings.Replace(rbacSeed, `"enforce_policies": true`, `"enforce_policies": false`, 1),
+	} {
+		if _, err := seed.Parse(strings.NewReader(bad), "https://auth.example.com"); err == nil {
+			t.Errorf("%s: parsed", name)
 		}
 	}
 }
