@@ -251,22 +251,15 @@ func (a *api) listRolePermissions(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (a *api) addRolePermissions(w http.ResponseWriter, r *http.Request) error {
-	ps, err := a.permissions(r)
-	if err != nil {
-		return err
-	}
-	rs, role, err := a.role(r)
-	if err != nil {
-		return err
-	}
-	if err := rs.AddRolePermissions(r.Context(), role.ID, ps); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusCreated)
-	return nil
+	return a.changeRolePermissions(w, r, true)
 }
 
 func (a *api) removeRolePermissions(w http.ResponseWriter, r *http.Request) error {
+	return a.changeRolePermissions(w, r, false)
+}
+
+// changeRolePermissions adds (201) or removes (204) the body's permissions.
+func (a *api) changeRolePermissions(w http.ResponseWriter, r *http.Request, add bool) error {
 	ps, err := a.permissions(r)
 	if err != nil {
 		return err
@@ -275,10 +268,14 @@ func (a *api) removeRolePermissions(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	if err := rs.RemoveRolePermissions(r.Context(), role.ID, ps); err != nil {
+	change, status := rs.RemoveRolePermissions, http.StatusNoContent
+	if add {
+		change, status = rs.AddRolePermissions, http.StatusCreated
+	}
+	if err := change(r.Context(), role.ID, ps); err != nil {
 		return err
 	}
-	w.WriteHeader(http.StatusNoContent)
+	w.WriteHeader(status)
 	return nil
 }
 
@@ -403,23 +400,24 @@ func (a *api) listUserRoles(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *api) assignUserRoles(w http.ResponseWriter, r *http.Request) error {
-	rs, user, ids, err := a.userRoles(r)
-	if err != nil {
-		return err
-	}
-	if err := rs.AssignUserRoles(r.Context(), user, ids); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return a.changeUserRoles(w, r, true)
 }
 
 func (a *api) removeUserRoles(w http.ResponseWriter, r *http.Request) error {
+	return a.changeUserRoles(w, r, false)
+}
+
+// changeUserRoles gives or takes the body's roles (204).
+func (a *api) changeUserRoles(w http.ResponseWriter, r *http.Request, add bool) error {
 	rs, user, ids, err := a.userRoles(r)
 	if err != nil {
 		return err
 	}
-	if err := rs.RemoveUserRoles(r.Context(), user, ids); err != nil {
+	change := rs.RemoveUserRoles
+	if add {
+		change = rs.AssignUserRoles
+	}
+	if err := change(r.Context(), user, ids); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -472,16 +470,13 @@ func (a *api) changeUserPermissions(w http.ResponseWriter, r *http.Request, add 
 	if err != nil {
 		return err
 	}
+	change, status := rs.RemoveUserPermissions, http.StatusNoContent
 	if add {
-		if err := rs.AddUserPermissions(r.Context(), u.UserID, ps); err != nil {
-			return err
-		}
-		w.WriteHeader(http.StatusCreated)
-		return nil
+		change, status = rs.AddUserPermissions, http.StatusCreated
 	}
-	if err := rs.RemoveUserPermissions(r.Context(), u.UserID, ps); err != nil {
+	if err := change(r.Context(), u.UserID, ps); err != nil {
 		return err
 	}
-	w.WriteHeader(http.StatusNoContent)
+	w.WriteHeader(status)
 	return nil
 }

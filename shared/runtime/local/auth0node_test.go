@@ -26,15 +26,7 @@ import (
 // certificate is trusted through NODE_EXTRA_CA_CERTS).
 func TestAuth0NodeSDKManagesRoles(t *testing.T) {
 	const dir = "testdata/auth0-node"
-	node, err := exec.LookPath("node")
-	_, modErr := os.Stat(filepath.Join(dir, "node_modules", "auth0"))
-	if err != nil || modErr != nil {
-		msg := "AUTH0 NODE SDK TEST SKIPPED: needs node and npm ci --prefix shared/runtime/local/" + dir
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	node := nodeModule(t, dir, "auth0", "AUTH0 NODE SDK TEST")
 	srv := httptest.NewUnstartedServer(nil)
 	issuer := "https://" + srv.Listener.Addr().String()
 	ctx := context.Background()

@@ -27,15 +27,7 @@ import (
 // server's use_dpop_nonce answer as RFC 9449 §8 says (retry with the nonce).
 func TestOAuth4WebAPIDPoP(t *testing.T) {
 	const dir = "testdata/oauth4webapi"
-	node, err := exec.LookPath("node")
-	_, modErr := os.Stat(filepath.Join(dir, "node_modules", "oauth4webapi"))
-	if err != nil || modErr != nil {
-		msg := "OAUTH4WEBAPI TEST SKIPPED: needs node and npm ci --prefix shared/runtime/local/" + dir
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	node := nodeModule(t, dir, "oauth4webapi", "OAUTH4WEBAPI TEST")
 	srv, store := devServer(t)
 	code, verifier := "o4w-code-"+strings.Repeat("x", 40), strings.Repeat("v", 50)
 	now := time.Now()
@@ -112,15 +104,7 @@ func TestOAuth4WebAPIDPoP(t *testing.T) {
 // in the client's client_authentication_methods.
 func TestOAuth4WebAPIPrivateKeyJWT(t *testing.T) {
 	const dir = "testdata/oauth4webapi"
-	node, err := exec.LookPath("node")
-	_, modErr := os.Stat(filepath.Join(dir, "node_modules", "oauth4webapi"))
-	if err != nil || modErr != nil {
-		msg := "OAUTH4WEBAPI TEST SKIPPED: needs node and npm ci --prefix shared/runtime/local/" + dir
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	node := nodeModule(t, dir, "oauth4webapi", "OAUTH4WEBAPI TEST")
 	srv, _ := devServer(t)
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -164,4 +148,20 @@ func TestOAuth4WebAPIPrivateKeyJWT(t *testing.T) {
 			t.Errorf("%s token: %v", k, got[k])
 		}
 	}
+}
+
+// nodeModule returns node's path when node and the npm module (installed
+// in dir by npm ci) are there; else the test is skipped, or fails in CI.
+func nodeModule(t *testing.T, dir, module, test string) string {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	_, modErr := os.Stat(filepath.Join(dir, "node_modules", module))
+	if err != nil || modErr != nil {
+		msg := test + " SKIPPED: needs node and npm ci --prefix shared/runtime/local/" + dir
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return node
 }
