@@ -199,6 +199,11 @@ func checkWalkthrough(t *testing.T, name, out, base string) {
 		`"scope":"openid offline_access read:billing write:billing"`, // step 5: the new policy applies at once
 		"\n200\n",                  // step 6: revocation
 		`{"error":"invalid_grant"`, // step 6: the family is dead
+		// step 7: RBAC, the role's permissions while the user has it, then none
+		`"scope":"openid offline_access read:data"`,
+		`"scope":"openid offline_access read:billing"`,
+		`"scope":"openid offline_access","`,
+		`"error":"invalid_scope"`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("%s: output lacks %q", name, want)
