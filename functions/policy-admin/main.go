@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"time"
 
 	"github.com/mrrt-auth/mrrt/shared/adapters/kmssigner"
 	"github.com/mrrt-auth/mrrt/shared/adapters/logevents"
@@ -29,8 +30,12 @@ func main() {
 		if err != nil {
 			return nil, err
 		}
+		publicKeys := keys.Signer.PublicKeys
+		if d.SigningMode == awsdeps.SigningEnvelope {
+			publicKeys = kmssigner.EnvelopePublicKeys(d.WrappedKeys, time.Now) // from the table; nothing to decrypt
+		}
 		return policyadmin.NewHandler(policyadmin.Deps{
-			Store: d.Store, Keys: keys.Signer.PublicKeys, Issuer: d.Issuer, Audience: d.AdminAudience, Logger: slog.Default(),
+			Store: d.Store, Keys: publicKeys, Issuer: d.Issuer, Audience: d.AdminAudience, Logger: slog.Default(),
 			Events: lambdahttp.EventLogger(slog.Default(), "policy-admin"),
 			Logs:   logevents.FromConfig(d.Config, d.EventLogGroups),
 			Roles:  d.Roles,

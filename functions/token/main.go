@@ -27,6 +27,12 @@ func main() {
 		if err != nil {
 			return nil, err
 		}
+		if d.SigningMode == awsdeps.SigningEnvelope {
+			// One Query and one Decrypt per key now; none per token.
+			if keys.Signer, err = kmssigner.EnvelopeFromConfig(ctx, d.Config, d.WrappedKeys, d.KMS.Alg); err != nil {
+				return nil, err
+			}
+		}
 		return token.NewHandler(token.Deps{
 			Clients: d.Store, APIs: d.Store, ClientGrants: d.Store, Codes: d.Store, Families: d.Store, Users: d.Store, Replay: d.Store,
 			Signer: keys.Signer, RefreshKey: keys.RefreshKey, Issuer: d.Issuer, Logger: slog.Default(),

@@ -21,6 +21,7 @@ import (
 	"io"
 	"log"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -31,6 +32,8 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/mrrt-auth/mrrt/shared/adapters/dynamostore"
+	"github.com/mrrt-auth/mrrt/shared/adapters/kmssigner"
+	"github.com/mrrt-auth/mrrt/shared/core/oauth"
 )
 
 type options struct {
@@ -39,6 +42,11 @@ type options struct {
 	es256   string        // alias of the ES256 key; "" for none
 	mac     string        // alias of the HMAC key
 	wait    time.Duration // how long to wait for the endpoints to answer
+	// envelope is the alias of the symmetric key wrapping the envelope
+	// mode's key pairs; "" keeps KMS Sign.
+	envelope string
+	// rotate takes the envelope key pairs one rotation step further.
+	rotate bool
 }
 
 // The aliases template.yaml gives a stack's keys: alias/<stack>-signing,
@@ -47,6 +55,7 @@ const (
 	signingSuffix = "-signing"
 	es256Suffix   = "-signing-es256"
 	macSuffix     = "-refresh-token-mac"
+	envSuffix     = "-envelope"
 )
 
 func main() {
@@ -55,7 +64,12 @@ func main() {
 	es256 := flag.Bool("es256", false, "also create an ECC_NIST_P256 signing key (ES256) as a second current key")
 	flag.StringVar(&o.table, "table", envOr("TABLE_NAME", "mrrt"), "DynamoDB table `name`")
 	flag.DurationVar(&o.wait, "wait", 30*time.Second, "how long to wait for the DynamoDB and KMS endpoints to answer")
+	envelope := flag.Bool("envelope", false, "envelope signing mode: a symmetric key and, in the table, a key pair per algorithm wrapped under it")
+	flag.BoolVar(&o.rotate, "rotate", false, "with -envelope, one rotation step: add a next key pair (published, not signing), or, when there is one, make it current and publish the old one only")
 	flag.Parse()
+	if *envelope {
+		o.envelope = "alias/" + *stack + envSuffix
+	}
 	o.signing, o.mac = "alias/"+*stack+signingSuffix, "alias/"+*stack+macSuffix
 	if *es256 {
 		o.es256 = "alias/" + *stack + es256Suffix
@@ -117,6 +131,93 @@ func run(ctx context.Context, cfg aws.Config, o options, out, logw io.Writer) er
 		}
 		fmt.Fprintf(logw, "%s (%s, %s) %s: %s\n", k.alias, k.spec, k.usage, verb, arn)
 		fmt.Fprintf(out, "export %s=%s\n", k.env, shellQuote(k.alias))
+	}
+	if o.envelope != "" {
+		algs := []string{oauth.AlgRS256}
+		if o.es256 != "" {
+			algs = append(algs, oauth.AlgES256)
+		}
+		store := dynamostore.New(db, o.table)
+		if err := ensureWrappedKeys(ctx, api, store, o.envelope, algs, logw); err != nil {
+			return err
+		}
+		if o.rotate {
+			if err := rotateWrappedKeys(ctx, api, store, o.envelope, algs, logw); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(out, "export SIGNING_MODE=envelope\n")
+	}
+	return nil
+}
+
+// rotateWrappedKeys takes one step per algorithm: with a next pair (newer
+// than the current one, not current) it becomes current and the old one is
+// only published; else a next pair is made, published but not signing.
+// Functions load the pairs at their cold start: wait until every instance
+// has restarted (and, after the second step, until the old key's tokens
+// have expired) before the next step; then delete the old pair.
+func rotateWrappedKeys(ctx context.Context, api *kms.Client, store oauth.WrappedKeyStore, alias string, algs []string, logw io.Writer) error {
+	arn, _, err := ensureKey(ctx, api, alias, types.KeySpecSymmetricDefault, types.KeyUsageTypeEncryptDecrypt)
+	if err != nil {
+		return err
+	}
+	have, err := store.WrappedKeys(ctx) // newest first
+	if err != nil {
+		return err
+	}
+	for _, alg := range algs {
+		cur := slices.IndexFunc(have, func(k oauth.WrappedKey) bool { return k.Current && k.Alg == alg })
+		next := slices.IndexFunc(have, func(k oauth.WrappedKey) bool {
+			return !k.Current && k.Alg == alg && cur >= 0 && k.CreatedAt.After(have[cur].CreatedAt)
+		})
+		if next >= 0 {
+			have[next].Current, have[cur].Current = true, false
+			for _, k := range []*oauth.WrappedKey{&have[next], &have[cur]} {
+				if err := store.PutWrappedKey(ctx, k); err != nil {
+					return err
+				}
+			}
+			fmt.Fprintf(logw, "envelope key pair %s %s now signs; %s is only published\n", alg, have[next].KeyID, have[cur].KeyID)
+			continue
+		}
+		k, err := kmssigner.NewWrappedKey(ctx, api, arn, alg, time.Now())
+		if err != nil {
+			return err
+		}
+		if err := store.PutWrappedKey(ctx, k); err != nil {
+			return err
+		}
+		fmt.Fprintf(logw, "envelope key pair %s %s added: published, not signing yet\n", alg, k.KeyID)
+	}
+	return nil
+}
+
+// ensureWrappedKeys creates the envelope mode's wrapping key and, for each
+// algorithm without a current key pair in the table, one.
+func ensureWrappedKeys(ctx context.Context, api *kms.Client, store oauth.WrappedKeyStore, alias string, algs []string, logw io.Writer) error {
+	arn, _, err := ensureKey(ctx, api, alias, types.KeySpecSymmetricDefault, types.KeyUsageTypeEncryptDecrypt)
+	if err != nil {
+		return err
+	}
+	have, err := store.WrappedKeys(ctx)
+	if err != nil {
+		return err
+	}
+	for _, alg := range algs {
+		if slices.ContainsFunc(have, func(k oauth.WrappedKey) bool { return k.Current && k.Alg == alg }) {
+			fmt.Fprintf(logw, "envelope key pair %s exists\n", alg)
+			continue
+		}
+		k, err := kmssigner.NewWrappedKey(ctx, api, arn, alg, time.Now())
+		if err != nil {
+			return err
+		}
+		k.Current = true
+		if err := store.PutWrappedKey(ctx, k); err != nil {
+			return err
+		}
+		fmt.Fprintf(logw, "envelope key pair %s created: %s, wrapped under %s\n", alg, k.KeyID, alias)
 	}
 	return nil
 }

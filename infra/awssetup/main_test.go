@@ -167,3 +167,85 @@ func TestRun(t *testing.T) {
 		}
 	})
 }
+
+// -envelope: the wrapping key and a key pair per algorithm in the table,
+// made once; the AWS mode then signs in process with them.
+func TestRunEnvelope(t *testing.T) {
+	cfg := awsEnv(t, awstest.StartMoto(t), awstest.StartKMS(t))
+	o := options{table: "mrrt-env", signing: "alias/env-signing", es256: "alias/env-es256", mac: "alias/env-refresh",
+		envelope: "alias/env-envelope", wait: time.Minute}
+	var out, log bytes.Buffer
+	for run1 := range 2 {
+		out.Reset()
+		log.Reset()
+		if err := run(t.Context(), cfg, o, &out, &log); err != nil {
+			t.Fatal(err)
+		}
+		if n := strings.Count(log.String(), "envelope key pair"); n != 2 {
+			t.Errorf("run %d: %d envelope key pair lines, want 2 (RS256, ES256):\n%s", run1+1, n, log.String())
+		}
+		if created := strings.Count(log.String(), "envelope key pair RS256 created") + strings.Count(log.String(), "envelope key pair ES256 created"); (run1 == 0) != (created == 2) {
+			t.Errorf("run %d created %d pairs:\n%s", run1+1, created, log.String())
+		}
+	}
+	if !strings.Contains(out.String(), "export SIGNING_MODE=envelope\n") {
+		t.Errorf("output %q lacks SIGNING_MODE", out.String())
+	}
+	env := map[string]string{"ISSUER": "https://auth.example.com"}
+	for line := range strings.Lines(out.String()) {
+		k, v, _ := strings.Cut(strings.TrimSpace(strings.TrimPrefix(line, "export ")), "=")
+		env[k] = strings.Trim(v, "'")
+	}
+	d, err := local.AWSDeps(t.Context(), func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, alg := range []string{oauth.AlgRS256, oauth.AlgES256} {
+		if _, err := d.Signer.Sign(t.Context(), alg, oauth.TypAccessToken, map[string]string{"sub": "x"}); err != nil {
+			t.Errorf("the %s envelope key does not sign: %v", alg, err)
+		}
+	}
+}
+
+// -envelope -rotate: a next pair is published first, then it signs and the
+// old one is only published.
+func TestRotateEnvelope(t *testing.T) {
+	cfg := awsEnv(t, awstest.StartMoto(t), awstest.StartKMS(t))
+	o := options{table: "mrrt-rot", signing: "alias/rot-signing", mac: "alias/rot-refresh", envelope: "alias/rot-envelope", wait: time.Minute}
+	var out, log bytes.Buffer
+	if err := run(t.Context(), cfg, o, &out, &log); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"ISSUER": "https://auth.example.com"}
+	for line := range strings.Lines(out.String()) {
+		k, v, _ := strings.Cut(strings.TrimSpace(strings.TrimPrefix(line, "export ")), "=")
+		env[k] = strings.Trim(v, "'")
+	}
+	signingKid := func() (string, int) {
+		t.Helper()
+		d, err := local.AWSDeps(t.Context(), func(k string) string { return env[k] })
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys, _ := d.Signer.PublicKeys(t.Context())
+		return keys[0].KeyID, len(keys)
+	}
+	first, n := signingKid()
+	if n != 1 {
+		t.Fatalf("%d published keys before the rotation", n)
+	}
+	o.rotate = true
+	time.Sleep(2 * time.Millisecond) // the next pair is newer than the first (times are kept in ms)
+	if err := run(t.Context(), cfg, o, &out, &log); err != nil {
+		t.Fatal(err)
+	}
+	if kid, n := signingKid(); kid != first || n != 2 {
+		t.Errorf("after step 1: signing %s with %d published, want %s with 2", kid, n, first)
+	}
+	if err := run(t.Context(), cfg, o, &out, &log); err != nil {
+		t.Fatal(err)
+	}
+	if kid, n := signingKid(); kid == first || n != 2 {
+		t.Errorf("after step 2: signing %s with %d published, want the new key with 2", kid, n)
+	}
+}

@@ -72,6 +72,14 @@ func TestRoleStoreConformance(t *testing.T) {
 	})
 }
 
+func TestWrappedKeyStoreConformance(t *testing.T) {
+	e := newEnv(t)
+	oauthtest.RunWrappedKeyStoreTests(t, func(t *testing.T) oauth.WrappedKeyStore {
+		s, _ := e.store(t)
+		return s
+	})
+}
+
 var base = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
 
 func family(id string) *oauth.Family {

@@ -59,6 +59,12 @@ func transient(err error) bool {
 // oauth.ErrUnavailable; any other failure is a configuration fault, logged
 // with the key id and returned as a plain error.
 func call[T any](ctx context.Context, keyID, op string, f func(context.Context) (T, error)) (T, error) {
+	return callLogging(ctx, keyID, op, true, f)
+}
+
+// callLogging is call; logFault false leaves the log line of a
+// configuration fault to the caller (an init that fails logs one line).
+func callLogging[T any](ctx context.Context, keyID, op string, logFault bool, f func(context.Context) (T, error)) (T, error) {
 	var zero T
 	var lastErr error
 	for attempt := range attempts {
@@ -78,6 +84,9 @@ func call[T any](ctx context.Context, keyID, op string, f func(context.Context) 
 			break
 		}
 		if !transient(err) {
+			if !logFault {
+				return zero, fmt.Errorf("kmssigner: %s %s: %w", op, keyID, err)
+			}
 			slog.Error("kmssigner: KMS call failed; check the key", slog.String("key_id", keyID),
 				slog.String("operation", op), slog.String("error_code", errorCode(err)), slog.Any("error", err))
 			return zero, fmt.Errorf("kmssigner: %s %s: %w", op, keyID, err)

@@ -50,7 +50,7 @@ func LoadOrCreate(dir string, algs ...string) (*Signer, error) {
 func loadOrCreateKey(path, alg string) (crypto.Signer, error) {
 	k, err := readPrivateKey(path)
 	if err == nil {
-		if got, err := keyAlg(k.Public()); err != nil || got != alg {
+		if got, err := jws.KeyAlg(k.Public()); err != nil || got != alg {
 			return nil, fmt.Errorf("localsigner: %s does not hold an %s key", path, alg)
 		}
 		return k, nil
@@ -143,7 +143,7 @@ func loadPrevious(dir string) ([]oauth.PublicKey, error) {
 		if err != nil {
 			return nil, err
 		}
-		alg, err := keyAlg(pub)
+		alg, err := jws.KeyAlg(pub)
 		if err != nil {
 			return nil, fmt.Errorf("%w (%s)", err, path)
 		}

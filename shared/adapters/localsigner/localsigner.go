@@ -3,7 +3,6 @@
 package localsigner
 
 import (
-	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -20,9 +19,6 @@ import (
 // none; RS256 first because every resource server must support it
 // (RFC 9068 §2.1).
 var DefaultAlgs = []string{oauth.AlgRS256, oauth.AlgES256}
-
-// minRSABits is the smallest RSA key New accepts (NIST SP 800-57: 112-bit strength).
-const minRSABits = 2048
 
 // Signer signs with its keys through a jws.KeySet.
 type Signer struct {
@@ -58,7 +54,7 @@ func New(keys ...crypto.Signer) (*Signer, error) {
 func newSigner(keys []crypto.Signer, previous []oauth.PublicKey) (*Signer, error) {
 	current := make([]jws.DigestSigner, 0, len(keys))
 	for _, k := range keys {
-		dk, err := newKey(k)
+		dk, err := jws.NewLocalKey(k)
 		if err != nil {
 			return nil, err
 		}
@@ -91,62 +87,10 @@ func checkAlgs(algs []string) ([]string, error) {
 func generateKey(alg string) (crypto.Signer, error) {
 	switch alg {
 	case oauth.AlgRS256:
-		return rsa.GenerateKey(rand.Reader, minRSABits)
+		return rsa.GenerateKey(rand.Reader, jws.MinRSABits)
 	case oauth.AlgES256:
 		return ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	default:
 		return nil, fmt.Errorf("localsigner: %w: %q", oauth.ErrUnsupportedAlg, alg)
-	}
-}
-
-// key is one private key as a jws.DigestSigner.
-type key struct {
-	kid, alg string
-	priv     crypto.Signer
-	pub      crypto.PublicKey
-}
-
-func newKey(priv crypto.Signer) (*key, error) {
-	alg, err := keyAlg(priv.Public())
-	if err != nil {
-		return nil, err
-	}
-	kid, err := jws.Thumbprint(priv.Public())
-	if err != nil {
-		return nil, err
-	}
-	return &key{kid: kid, alg: alg, priv: priv, pub: priv.Public()}, nil
-}
-
-// keyAlg returns the JWS algorithm for a public key.
-func keyAlg(pub crypto.PublicKey) (string, error) {
-	switch k := pub.(type) {
-	case *rsa.PublicKey:
-		if k.N.BitLen() < minRSABits {
-			return "", fmt.Errorf("localsigner: RSA key of %d bits, want at least %d", k.N.BitLen(), minRSABits)
-		}
-		return oauth.AlgRS256, nil
-	case *ecdsa.PublicKey:
-		if k.Curve != elliptic.P256() {
-			return "", fmt.Errorf("localsigner: ECDSA key on %s, want P-256", k.Curve.Params().Name)
-		}
-		return oauth.AlgES256, nil
-	default:
-		return "", fmt.Errorf("localsigner: unsupported key type %T", pub)
-	}
-}
-
-func (k *key) KeyID() string            { return k.kid }
-func (k *key) Alg() string              { return k.alg }
-func (k *key) Public() crypto.PublicKey { return k.pub }
-
-// SignDigest signs like KMS does: PKCS #1 v1.5 for RS256, ASN.1 DER for
-// ES256, so the DER to R||S conversion in jws runs for local keys too.
-func (k *key) SignDigest(_ context.Context, digest []byte) ([]byte, error) {
-	switch priv := k.priv.(type) {
-	case *ecdsa.PrivateKey:
-		return ecdsa.SignASN1(rand.Reader, priv, digest)
-	default:
-		return k.priv.Sign(rand.Reader, digest, crypto.SHA256)
 	}
 }

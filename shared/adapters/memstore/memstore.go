@@ -37,9 +37,10 @@ type Store struct {
 	revocations     map[string]*oauth.UserRevocation
 	sessions        map[string]*oauth.Session
 	consents        map[consentKey]*oauth.Consent
-	attempts        map[string]*attempts  // login attempts per key
-	roles           map[string]*roleState // roles.go; nil until first used
-	rbac            map[string]*userRBAC  // user ID -> roles and direct permissions
+	attempts        map[string]*attempts        // login attempts per key
+	roles           map[string]*roleState       // roles.go; nil until first used
+	rbac            map[string]*userRBAC        // user ID -> roles and direct permissions
+	wrapped         map[string]oauth.WrappedKey // envelope signing keys by kid (wrappedkeys.go)
 }
 
 // New returns an empty store.

@@ -45,3 +45,7 @@ func TestUpdateClientGrantRejectsMovingTheGrant(t *testing.T) {
 func TestRoleStoreConformance(t *testing.T) {
 	oauthtest.RunRoleStoreTests(t, func(t *testing.T) oauth.RoleStore { return memstore.New() })
 }
+
+func TestWrappedKeyStoreConformance(t *testing.T) {
+	oauthtest.RunWrappedKeyStoreTests(t, func(t *testing.T) oauth.WrappedKeyStore { return memstore.New() })
+}

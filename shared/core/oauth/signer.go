@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto"
 	"errors"
+	"time"
 )
 
 // Signer signs JWTs. The local signer (dev and tests) and the KMS signer
@@ -31,3 +32,25 @@ type PublicKey struct {
 
 // ErrUnsupportedAlg: the signer holds no key for the requested algorithm.
 var ErrUnsupportedAlg = errors.New("oauth: unsupported signing algorithm")
+
+// WrappedKey is a signing key pair of the envelope signing mode: a KMS data
+// key pair whose private half is kept encrypted under a KMS key of the
+// stack (the wrapped private key) and decrypted in the function once per
+// cold start.
+type WrappedKey struct {
+	KeyID      string // the public key's RFC 7638 thumbprint (kid)
+	Alg        string // RS256 or ES256
+	PublicKey  []byte // PKIX DER
+	PrivateKey []byte // KMS ciphertext of the PKCS #8 DER private key
+	// Current keys sign (one per algorithm); the others are only published
+	// in the JWKS, for the overlap of a rotation.
+	Current   bool
+	CreatedAt time.Time
+}
+
+// WrappedKeyStore holds the envelope mode's key pairs.
+type WrappedKeyStore interface {
+	WrappedKeys(ctx context.Context) ([]WrappedKey, error)    // sorted by CreatedAt, newest first
+	PutWrappedKey(ctx context.Context, k *WrappedKey) error   // creates or replaces (by KeyID)
+	DeleteWrappedKey(ctx context.Context, keyID string) error // ErrNotFound
+}

@@ -19,6 +19,8 @@
 //	KMS_MAC_KEY_ID        HMAC_256 key deriving the refresh-token secret (required)
 //	ISSUER                e.g. https://auth.example.com/ (required; used byte for byte as iss)
 //	ADMIN_AUDIENCE        audience of the admin API (default ISSUER + "/api/v2/")
+//	SIGNING_MODE          kms (default: KMS signs every token) or envelope (the
+//	                      key pairs in the table, unwrapped once per cold start)
 //	EVENT_LOG_GROUPS      comma-separated log groups /api/v2/logs reads events
 //	                      from (policy-admin; optional: empty, no events)
 //	CONFIG_CACHE_TTL      staleness bound of cached clients, APIs and client
@@ -80,7 +82,17 @@ type Deps struct {
 	// Roles holds roles and permissions on the table, not cached: a
 	// changed permission counts from the next exchange.
 	Roles oauth.RoleStore
+	// SigningMode is SIGNING_MODE: SigningKMS or SigningEnvelope.
+	SigningMode string
+	// WrappedKeys holds the envelope mode's key pairs (the table).
+	WrappedKeys oauth.WrappedKeyStore
 }
+
+// The signing modes.
+const (
+	SigningKMS      = "kms"
+	SigningEnvelope = "envelope"
+)
 
 // KMSSettings are the KMS keys of the environment.
 type KMSSettings struct {
@@ -125,6 +137,8 @@ func FromConfig(cfg aws.Config, getenv func(string) string) (*Deps, error) {
 	return &Deps{
 		Store:          cachestore.New(store, env.cacheTTL, time.Now),
 		Roles:          store,
+		SigningMode:    env.signingMode,
+		WrappedKeys:    store,
 		Issuer:         env.issuer,
 		AdminAudience:  env.adminAudience,
 		Config:         cfg,
@@ -136,7 +150,7 @@ func FromConfig(cfg aws.Config, getenv func(string) string) (*Deps, error) {
 type env struct {
 	table, keyID, keyAlg, es256KeyID, macKeyID string
 	previousKeyIDs, eventLogGroups             []string
-	issuer, adminAudience                      string
+	issuer, adminAudience, signingMode         string
 	cacheTTL                                   time.Duration
 }
 
@@ -173,6 +187,13 @@ func readEnv(getenv func(string) string) (*env, error) {
 	case oauth.AlgRS256, oauth.AlgES256:
 	default:
 		return nil, fmt.Errorf("awsdeps: KMS_KEY_ALG is %q, want RS256 or ES256", e.keyAlg)
+	}
+	switch e.signingMode = get("SIGNING_MODE"); e.signingMode {
+	case "":
+		e.signingMode = SigningKMS
+	case SigningKMS, SigningEnvelope:
+	default:
+		return nil, fmt.Errorf("awsdeps: SIGNING_MODE is %q, want kms or envelope", e.signingMode)
 	}
 	if e.adminAudience == "" {
 		e.adminAudience = oauth.DefaultAdminAudience(e.issuer)

@@ -28,7 +28,7 @@ func TestReadEnv(t *testing.T) {
 		want env
 	}{
 		{"defaults fill the optional variables", nil, env{
-			table: "mrrt", keyID: "alias/mrrt-signing", keyAlg: "RS256", macKeyID: "alias/mrrt-refresh-token-mac",
+			signingMode: "kms", table: "mrrt", keyID: "alias/mrrt-signing", keyAlg: "RS256", macKeyID: "alias/mrrt-refresh-token-mac",
 			issuer: "https://auth.example.com", adminAudience: "https://auth.example.com/api/v2/", cacheTTL: 30 * time.Second,
 		}},
 		{"every variable is read", map[string]string{
@@ -37,25 +37,27 @@ func TestReadEnv(t *testing.T) {
 			"KMS_PREVIOUS_KEY_IDS": " alias/old-1 ,, arn:aws:kms:eu-west-1:1:key/2 ",
 			"ADMIN_AUDIENCE":       "https://admin.example.com/",
 			"CONFIG_CACHE_TTL":     "1m",
+			"SIGNING_MODE":         "envelope",
+			"EVENT_LOG_GROUPS":     "/aws/lambda/a,/aws/lambda/b",
 		}, env{
-			table: "mrrt", keyID: "alias/mrrt-signing", keyAlg: "RS256", es256KeyID: "alias/mrrt-signing-es256", macKeyID: "alias/mrrt-refresh-token-mac",
+			signingMode: "envelope", eventLogGroups: []string{"/aws/lambda/a", "/aws/lambda/b"}, table: "mrrt", keyID: "alias/mrrt-signing", keyAlg: "RS256", es256KeyID: "alias/mrrt-signing-es256", macKeyID: "alias/mrrt-refresh-token-mac",
 			previousKeyIDs: []string{"alias/old-1", "arn:aws:kms:eu-west-1:1:key/2"},
 			issuer:         "https://auth.example.com", adminAudience: "https://admin.example.com/", cacheTTL: time.Minute,
 		}},
 		{"an ES256 signing key is declared", map[string]string{"KMS_KEY_ALG": "ES256"}, env{
-			table: "mrrt", keyID: "alias/mrrt-signing", keyAlg: "ES256", macKeyID: "alias/mrrt-refresh-token-mac",
+			signingMode: "kms", table: "mrrt", keyID: "alias/mrrt-signing", keyAlg: "ES256", macKeyID: "alias/mrrt-refresh-token-mac",
 			issuer: "https://auth.example.com", adminAudience: "https://auth.example.com/api/v2/", cacheTTL: 30 * time.Second,
 		}},
 		{"a trailing slash of the issuer is kept (iss is byte for byte); audiences do not double it", map[string]string{"ISSUER": "https://auth.example.com/"}, env{
-			table: "mrrt", keyID: "alias/mrrt-signing", keyAlg: "RS256", macKeyID: "alias/mrrt-refresh-token-mac",
+			signingMode: "kms", table: "mrrt", keyID: "alias/mrrt-signing", keyAlg: "RS256", macKeyID: "alias/mrrt-refresh-token-mac",
 			issuer: "https://auth.example.com/", adminAudience: "https://auth.example.com/api/v2/", cacheTTL: 30 * time.Second,
 		}},
 		{"a cache TTL in plain seconds", map[string]string{"CONFIG_CACHE_TTL": "45"}, env{
-			table: "mrrt", keyID: "alias/mrrt-signing", keyAlg: "RS256", macKeyID: "alias/mrrt-refresh-token-mac",
+			signingMode: "kms", table: "mrrt", keyID: "alias/mrrt-signing", keyAlg: "RS256", macKeyID: "alias/mrrt-refresh-token-mac",
 			issuer: "https://auth.example.com", adminAudience: "https://auth.example.com/api/v2/", cacheTTL: 45 * time.Second,
 		}},
 		{"a cache TTL of 0 turns the cache off", map[string]string{"CONFIG_CACHE_TTL": "0"}, env{
-			table: "mrrt", keyID: "alias/mrrt-signing", keyAlg: "RS256", macKeyID: "alias/mrrt-refresh-token-mac",
+			signingMode: "kms", table: "mrrt", keyID: "alias/mrrt-signing", keyAlg: "RS256", macKeyID: "alias/mrrt-refresh-token-mac",
 			issuer: "https://auth.example.com", adminAudience: "https://auth.example.com/api/v2/", cacheTTL: 0,
 		}},
 	}
@@ -89,6 +91,7 @@ func TestReadEnvErrors(t *testing.T) {
 		{"a cache TTL that is no duration is refused", merge(required(), "CONFIG_CACHE_TTL", "soon"), "CONFIG_CACHE_TTL"},
 		{"a negative cache TTL is refused", merge(required(), "CONFIG_CACHE_TTL", "-5s"), "negative"},
 		{"a key algorithm other than RS256 and ES256 is refused", merge(required(), "KMS_KEY_ALG", "HS256"), "KMS_KEY_ALG"},
+		{"a signing mode other than kms and envelope is refused", merge(required(), "SIGNING_MODE", "local"), "SIGNING_MODE"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

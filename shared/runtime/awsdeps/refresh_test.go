@@ -15,10 +15,14 @@ import (
 	"testing"
 	"time"
 
+	kmsTypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
+
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mrrt-auth/mrrt/shared/adapters/emf"
+	"github.com/mrrt-auth/mrrt/shared/adapters/kmssigner"
 	"github.com/mrrt-auth/mrrt/shared/core/oauth"
 	"github.com/mrrt-auth/mrrt/shared/protocol/token"
 	"github.com/mrrt-auth/mrrt/shared/runtime/lambdahttp"
@@ -60,14 +64,7 @@ func newEndpoint(t testing.TB) *endpoint {
 	t.Helper()
 	e := &endpoint{stack: startStack(t), counter: awstest.NewCounter(), faults: &awstest.Faults{}}
 	e.deps = e.stack.deps(t, e.counter.Install, e.faults.Install)
-	e.handler = token.NewHandler(token.Deps{
-		Clients: e.deps.Store, APIs: e.deps.Store, ClientGrants: e.deps.Store, Codes: e.deps.Store, Families: e.deps.Store,
-		Signer: e.deps.Signer, Issuer: e.deps.Issuer, RefreshKey: e.deps.RefreshKey,
-		// As the token function emits them: the request counts below show
-		// that events cost no AWS request.
-		Events:      lambdahttp.EventLogger(slog.New(slog.DiscardHandler), "token"),
-		Permissions: e.deps.Roles,
-	})
+	e.handler = e.tokenHandler(e.deps.Signer)
 	ctx := t.Context()
 	public := func(id string, leeway int) *oauth.Client {
 		return &oauth.Client{
@@ -104,6 +101,18 @@ func newEndpoint(t testing.TB) *endpoint {
 	mustDo(t, "CreateClientGrant", e.deps.Store.CreateClientGrant(ctx, &oauth.ClientGrant{ID: "cg-1", ClientID: m2mID, Audience: api, Scope: []string{"read"}}))
 	e.secrets.Store(m2mSecret, true)
 	return e
+}
+
+// tokenHandler is the token function's handler on e's stack with signer.
+func (e *endpoint) tokenHandler(signer oauth.Signer) http.Handler {
+	return token.NewHandler(token.Deps{
+		Clients: e.deps.Store, APIs: e.deps.Store, ClientGrants: e.deps.Store, Codes: e.deps.Store, Families: e.deps.Store,
+		Signer: signer, Issuer: e.deps.Issuer, RefreshKey: e.deps.RefreshKey,
+		// As the token function emits them: the request counts below show
+		// that events cost no AWS request.
+		Events:      lambdahttp.EventLogger(slog.New(slog.DiscardHandler), "token"),
+		Permissions: e.deps.Roles,
+	})
 }
 
 func mustDo(t testing.TB, op string, err error) {
@@ -609,4 +618,71 @@ func (e *endpoint) familyOf(t *testing.T, rt string) string {
 func withCounts(r response, counts map[string]int) response {
 	r.counts = counts
 	return r
+}
+
+// The envelope signing mode on the same stack: the key pair's private half
+// is unwrapped once (one Query, one Decrypt), then no exchange calls KMS.
+func TestEnvelopeModeRequestCounts(t *testing.T) {
+	e := newEndpoint(t)
+	ctx := t.Context()
+	wrap, err := e.stack.kms.CreateKey(ctx, &kms.CreateKeyInput{KeySpec: kmsTypes.KeySpecSymmetricDefault, KeyUsage: kmsTypes.KeyUsageTypeEncryptDecrypt})
+	mustDo(t, "CreateKey", err)
+	k, err := kmssigner.NewWrappedKey(ctx, e.stack.kms, *wrap.KeyMetadata.Arn, oauth.AlgRS256, time.Now())
+	mustDo(t, "NewWrappedKey", err)
+	k.Current = true
+	mustDo(t, "PutWrappedKey", e.deps.WrappedKeys.PutWrappedKey(ctx, k))
+
+	var signer oauth.Signer
+	coldStart := e.counted(func() {
+		signer, err = kmssigner.EnvelopeFromConfig(ctx, e.deps.Config, e.deps.WrappedKeys, oauth.AlgRS256)
+	})
+	mustDo(t, "EnvelopeFromConfig", err)
+	if d := cmp.Diff(map[string]int{"Query": 1, "Decrypt": 1}, coldStart); d != "" {
+		t.Errorf("cold start (-want +got):\n%s", d)
+	}
+	e.handler = e.tokenHandler(signer)
+	warm := e.refreshToken(t, strictID)
+	wantStatus(t, "warm-up refresh", e.refresh(t, strictID, warm), http.StatusOK)
+	wantStatus(t, "warm-up client credentials", e.clientCredentials(t), http.StatusOK)
+	for _, tc := range []struct {
+		name string
+		call func(t *testing.T) response
+		want map[string]int
+	}{
+		{"a refresh exchange costs one GetItem and one TransactWriteItems, and no KMS request", func(t *testing.T) response {
+			rt := e.refreshToken(t, strictID)
+			var r response
+			got := e.counted(func() { r = e.refresh(t, strictID, rt) })
+			t.Logf("envelope mode, refresh_token grant: %v", got)
+			return withCounts(r, got)
+		}, map[string]int{"GetItem": 1, "TransactWriteItems": 1}},
+		{"a refresh exchange for another audience costs the same", func(t *testing.T) response {
+			first := e.refreshTo(t, strictID, e.refreshToken(t, strictID), billing)
+			var r response
+			got := e.counted(func() { r = e.refreshTo(t, strictID, first.str("refresh_token"), billing) })
+			t.Logf("envelope mode, refresh_token grant, other audience: %v", got)
+			return withCounts(r, got)
+		}, map[string]int{"GetItem": 1, "TransactWriteItems": 1}},
+		{"a code exchange costs one GetItem and one TransactWriteItems", func(t *testing.T) response {
+			code := e.newCode(t, strictID)
+			var r response
+			got := e.counted(func() { r = e.redeem(t, strictID, code) })
+			t.Logf("envelope mode, authorization_code grant: %v", got)
+			return withCounts(r, got)
+		}, map[string]int{"GetItem": 1, "TransactWriteItems": 1}},
+		{"client credentials cost no AWS request", func(t *testing.T) response {
+			var r response
+			got := e.counted(func() { r = e.clientCredentials(t) })
+			t.Logf("envelope mode, client_credentials grant: %v", got)
+			return withCounts(r, got)
+		}, map[string]int{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := tc.call(t)
+			wantStatus(t, "exchange", r, http.StatusOK)
+			if d := cmp.Diff(tc.want, r.counts); d != "" {
+				t.Errorf("AWS requests (-want +got):\n%s", d)
+			}
+		})
+	}
 }

@@ -19,6 +19,11 @@ func AWSDeps(ctx context.Context, getenv func(string) string) (Deps, error) {
 	if err != nil {
 		return Deps{}, err
 	}
+	if d.SigningMode == awsdeps.SigningEnvelope {
+		if keys.Signer, err = kmssigner.EnvelopeFromConfig(ctx, d.Config, d.WrappedKeys, d.KMS.Alg); err != nil {
+			return Deps{}, err
+		}
+	}
 	return Deps{
 		Store:          d.Store,
 		Signer:         keys.Signer,

@@ -517,6 +517,8 @@ func TestTemplateEnvironmentIsWhatAWSDepsReads(t *testing.T) {
 			return fmt.Sprint(vars[name])
 		case "CONFIG_CACHE_TTL":
 			return "30s"
+		case "SIGNING_MODE":
+			return "kms"
 		case "ISSUER":
 			return "https://auth.example.com"
 		}

@@ -16,6 +16,13 @@ import (
 	"testing"
 	"time"
 
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/mrrt-auth/mrrt/shared/adapters/dynamostore"
+	"github.com/mrrt-auth/mrrt/shared/adapters/kmssigner"
+	"github.com/mrrt-auth/mrrt/shared/core/oauth"
 	"github.com/mrrt-auth/mrrt/shared/runtime/local"
 	"github.com/mrrt-auth/mrrt/shared/testkit/awstest"
 )
@@ -152,4 +159,53 @@ func serve(t *testing.T, h http.Handler) string {
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	return ln.Addr().String()
+}
+
+// In the envelope signing mode the token function unwraps its key pair at
+// init: a pair KMS cannot decrypt fails the init, with one JSON line.
+func TestEnvelopeKeyThatCannotBeUnwrappedFailsTheInit(t *testing.T) {
+	_, boots := build(t)
+	ctx := context.Background()
+	ddbURL, kmsURL := awstest.StartMoto(t), awstest.StartKMS(t)
+	db := dynamodb.NewFromConfig(awstest.Config(ddbURL))
+	kc := kms.NewFromConfig(awstest.Config(kmsURL))
+	table := "envelope-init"
+	if err := dynamostore.CreateTable(ctx, db, table); err != nil {
+		t.Fatal(err)
+	}
+	wrap, err := kc.CreateKey(ctx, &kms.CreateKeyInput{KeySpec: kmstypes.KeySpecSymmetricDefault, KeyUsage: kmstypes.KeyUsageTypeEncryptDecrypt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := kmssigner.NewWrappedKey(ctx, kc, *wrap.KeyMetadata.Arn, oauth.AlgRS256, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.Current = true
+	k.PrivateKey[len(k.PrivateKey)-1] ^= 1 // the stored ciphertext is damaged
+	if err := dynamostore.New(db, table).PutWrappedKey(ctx, k); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(boots[local.Token])
+	cmd.Env = awstest.FunctionConfig{Name: "token", Table: table, KeyID: "alias/unused", MACKeyID: "alias/unused",
+		Issuer: "https://auth.example.com", DynamoDB: ddbURL, KMS: kmsURL, HomeDir: t.TempDir(),
+		Extra: []string{"SIGNING_MODE=envelope"}}.Env()
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err = cmd.Run()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Fatalf("exit: %v, want status 1; stdout:\n%s", err, stdout.String())
+	}
+	var errorLines []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+		var line map[string]any
+		if json.Unmarshal([]byte(l), &line) == nil && line["level"] == "ERROR" {
+			errorLines = append(errorLines, line)
+		}
+	}
+	if len(errorLines) != 1 || errorLines[0]["msg"] != "configuration error; function not started" ||
+		!strings.Contains(errorLines[0]["error"].(string), "Decrypt") {
+		t.Errorf("want one ERROR line naming the failed Decrypt; stdout:\n%s", stdout.String())
+	}
 }
