@@ -1,6 +1,7 @@
 package policyadmin
 
 import (
+	"context"
 	"net/http"
 	"strings"
 
@@ -32,8 +33,33 @@ func (a *api) emitCall(r *http.Request, rt route, caller principal, status int) 
 		"request":  map[string]any{"method": r.Method, "route": rt.pattern, "id": r.PathValue("id")},
 		"response": map[string]any{"statusCode": status},
 	}
-	if rt.pattern == "PATCH /api/v2/users/{id}" && status < 400 {
-		e.Details["note"] = "user updated (blocked, unblocked or changed): see the user"
+	notes, _ := r.Context().Value(callNotesKey{}).(callNotes)
+	for k, v := range notes {
+		e.Details[k] = v
+	}
+	if rt.pattern == "PATCH /api/v2/users/{id}" && status < 400 && notes["blocked"] == nil {
+		e.Details["note"] = "user updated (neither blocked nor unblocked): see the user"
 	}
 	httpx.Emit(r.Context(), a.d.Events, e)
+}
+
+// callNotes are facts a route adds to its call's event details, such as
+// a user's block: Auth0 has no event type of its own for an admin's
+// block, so sapi carries it (details.blocked), as the user_id does the
+// user.
+type callNotes map[string]any
+
+type callNotesKey struct{}
+
+// withCallNotes gives r's route somewhere to note facts for its event.
+func withCallNotes(r *http.Request) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), callNotesKey{}, callNotes{}))
+}
+
+// noteCall adds key to the current call's event details; outside an
+// endpoint it does nothing.
+func noteCall(ctx context.Context, key string, v any) {
+	if notes, ok := ctx.Value(callNotesKey{}).(callNotes); ok {
+		notes[key] = v
+	}
 }

@@ -168,6 +168,7 @@ func (a *api) endpoint(rt route) http.Handler {
 			}
 		}
 		sw := &statusWriter{ResponseWriter: w}
+		r = withCallNotes(r)
 		if err := rt.serve(a, sw, r); err != nil {
 			writeError(sw, r, a.log, err)
 		}

@@ -194,6 +194,9 @@ func (a *api) updateUser(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
+	if b.Blocked.Set {
+		noteCall(ctx, "blocked", u.Blocked)
+	}
 	writeJSON(w, http.StatusOK, u)
 	return nil
 }

@@ -287,11 +287,22 @@ func TestEveryOutcomeEmitsOneEvent(t *testing.T) {
 		{name: "an admin read is mgmt_api_read", setup: func(s *eventServer) any { return s.admin() },
 			trigger: func(s *eventServer, v any) { v.(*adminClient).call("GET", "/api/v2/clients", nil, 200, nil) },
 			want:    oauth.Event{Type: "mgmt_api_read", ClientID: "admin-cli", Description: "Management API read operation: GET /api/v2/clients"}},
-		{name: "an admin change is sapi", setup: func(s *eventServer) any { return s.admin() },
+		{name: "a user blocked by an admin is sapi with details.blocked true", setup: func(s *eventServer) any { return s.admin() },
 			trigger: func(s *eventServer, v any) {
 				v.(*adminClient).call("PATCH", "/api/v2/users/auth0%7Cdemo", map[string]any{"blocked": true}, 200, nil)
 			}, want: oauth.Event{Type: "sapi", ClientID: "admin-cli", UserID: "auth0|demo"},
-			details: map[string]any{"response": map[string]any{"statusCode": float64(200)}}},
+			details: map[string]any{"response": map[string]any{"statusCode": float64(200)}, "blocked": true}},
+		{name: "a user unblocked by an admin is sapi with details.blocked false", setup: func(s *eventServer) any {
+			a := s.admin()
+			a.call("PATCH", "/api/v2/users/auth0%7Cdemo", map[string]any{"blocked": true}, 200, nil)
+			return a
+		}, trigger: func(s *eventServer, v any) {
+			v.(*adminClient).call("PATCH", "/api/v2/users/auth0%7Cdemo", map[string]any{"blocked": false}, 200, nil)
+		}, want: oauth.Event{Type: "sapi", ClientID: "admin-cli", UserID: "auth0|demo"}, details: map[string]any{"blocked": false}},
+		{name: "another change to a user is sapi without details.blocked", setup: func(s *eventServer) any { return s.admin() },
+			trigger: func(s *eventServer, v any) {
+				v.(*adminClient).call("PATCH", "/api/v2/users/auth0%7Cdemo", map[string]any{"name": "Demo"}, 200, nil)
+			}, want: oauth.Event{Type: "sapi", ClientID: "admin-cli", UserID: "auth0|demo"}, details: map[string]any{"blocked": nil}},
 		{name: "a refused admin call is fapi", trigger: func(s *eventServer, _ any) {
 			req, _ := http.NewRequest("GET", s.url+"/api/v2/clients", nil)
 			req.Header.Set("Authorization", "Bearer e30.e30.sig")
