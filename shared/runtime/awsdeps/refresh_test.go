@@ -172,13 +172,19 @@ func (e *endpoint) newCodeIn(t testing.TB, s oauth.CodeStore, clientID string) s
 // newCodeOf is a code of user.
 func (e *endpoint) newCodeOf(t testing.TB, s oauth.CodeStore, clientID, user string) string {
 	t.Helper()
+	return e.newCodeScoped(t, s, clientID, user, []string{"read", oauth.ScopeOfflineAccess})
+}
+
+// newCodeScoped is a code of user for scopes.
+func (e *endpoint) newCodeScoped(t testing.TB, s oauth.CodeStore, clientID, user string, scopes []string) string {
+	t.Helper()
 	raw := fmt.Sprintf("code-%d-%s", e.codes.Add(1), strings.Repeat("x", 32))
 	sum := sha256.Sum256([]byte(verifier))
 	now := time.Now()
 	mustDo(t, "CreateCode", s.CreateCode(t.Context(), &oauth.AuthCode{
 		Hash: oauth.HashToken(raw), ClientID: clientID, RedirectURI: callback,
 		CodeChallenge: base64.RawURLEncoding.EncodeToString(sum[:]), CodeChallengeMethod: oauth.CodeChallengeS256,
-		Audience: api, Scopes: []string{"read", oauth.ScopeOfflineAccess}, UserID: user,
+		Audience: api, Scopes: scopes, UserID: user,
 		AuthTime: now, ExpiresAt: now.Add(oauth.CodeLifetime),
 	}))
 	e.secrets.Store(raw, true)
@@ -191,6 +197,17 @@ func (e *endpoint) redeem(t testing.TB, clientID, code string) response {
 		"grant_type": {oauth.GrantTypeAuthorizationCode}, "client_id": {clientID}, "code": {code},
 		"redirect_uri": {callback}, "code_verifier": {verifier},
 	})
+}
+
+// openIDRefreshToken is refreshToken for a sign-in that asked for openid:
+// every exchange of it also signs an ID token.
+func (e *endpoint) openIDRefreshToken(t testing.TB, clientID string) string {
+	t.Helper()
+	r := e.redeem(t, clientID, e.newCodeScoped(t, e.deps.Store, clientID, userID, []string{oauth.ScopeOpenID, "read", oauth.ScopeOfflineAccess}))
+	if r.status != http.StatusOK || r.str("refresh_token") == "" || r.str("id_token") == "" {
+		t.Fatalf("code exchange with openid: %d %v", r.status, r.body)
+	}
+	return r.str("refresh_token")
 }
 
 // refreshToken runs the code flow and returns the first refresh token.
@@ -266,6 +283,16 @@ func TestTokenEndpointOnAWS(t *testing.T) {
 				}
 				return withCounts(r, got)
 			}, map[string]int{"GetItem": 1, "TransactWriteItems": 1, "Sign": 1}},
+			{"a refresh exchange of an openid sign-in costs one Sign more: the ID token", func(t *testing.T) response {
+				rt := e.openIDRefreshToken(t, strictID)
+				var r response
+				got := e.counted(func() { r = e.refreshTo(t, strictID, rt, billing) })
+				t.Logf("refresh_token grant with openid, other audience: %v", got)
+				if r.str("id_token") == "" {
+					t.Error("no ID token")
+				}
+				return withCounts(r, got)
+			}, map[string]int{"GetItem": 1, "TransactWriteItems": 1, "Sign": 2}},
 			{"a refresh exchange to an RBAC API costs one GetItem more: the user's permissions", func(t *testing.T) response {
 				first := e.refreshTo(t, strictID, e.refreshToken(t, strictID), rbacAPI) // warms the API's cache entry
 				wantStatus(t, "first exchange for the RBAC API", first, http.StatusOK)
@@ -661,6 +688,16 @@ func TestEnvelopeModeRequestCounts(t *testing.T) {
 			var r response
 			got := e.counted(func() { r = e.refreshTo(t, strictID, first.str("refresh_token"), billing) })
 			t.Logf("envelope mode, refresh_token grant, other audience: %v", got)
+			return withCounts(r, got)
+		}, map[string]int{"GetItem": 1, "TransactWriteItems": 1}},
+		{"a refresh exchange of an openid sign-in, ID token included, costs the same", func(t *testing.T) response {
+			rt := e.openIDRefreshToken(t, strictID)
+			var r response
+			got := e.counted(func() { r = e.refresh(t, strictID, rt) })
+			t.Logf("envelope mode, refresh_token grant with openid: %v", got)
+			if r.str("id_token") == "" {
+				t.Error("no ID token")
+			}
 			return withCounts(r, got)
 		}, map[string]int{"GetItem": 1, "TransactWriteItems": 1}},
 		{"a code exchange costs one GetItem and one TransactWriteItems", func(t *testing.T) response {
