@@ -39,12 +39,17 @@ type Server struct {
 }
 
 // Start serves local.Routes until the test ends. The issuer is the
-// server's own URL.
+// server's own URL. At the end the test fails if any event the server
+// emitted holds a secret, token, code, password or hash that crossed it
+// (secretscan.go).
 func Start(t testing.TB, o Options) *Server {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	issuer := "http://" + srv.Listener.Addr().String()
-	m := local.Memory{Issuer: issuer, Signer: o.Signer, Logger: o.Logger}
+	// Every event of every test served here is checked for secrets.
+	scan := newSecretScan()
+	t.Cleanup(func() { scan.check(t) })
+	m := local.Memory{Issuer: issuer, Signer: o.Signer, Logger: o.Logger, Events: scan}
 	if m.Logger == nil {
 		m.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -67,7 +72,7 @@ func Start(t testing.TB, o Options) *Server {
 			t.Fatalf("localserver: populate: %v", err)
 		}
 	}
-	srv.Config.Handler = local.Routes(deps)
+	srv.Config.Handler = scan.wrap(local.Routes(deps))
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return &Server{Server: srv, Store: store, Deps: deps}
