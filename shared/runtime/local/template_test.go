@@ -656,7 +656,21 @@ func TestAlarmsAndDashboardNameOnlyMetricsTheCodeEmits(t *testing.T) {
 			for _, d := range flatten(r.Properties["Dimensions"]) {
 				dims[fmt.Sprint(get(d, "Name"))] = fmt.Sprint(get(d, "Value"))
 			}
-			check(id, fmt.Sprint(r.Properties["Namespace"]), fmt.Sprint(r.Properties["MetricName"]), dims)
+			if r.Properties["MetricName"] != nil {
+				check(id, fmt.Sprint(r.Properties["Namespace"]), fmt.Sprint(r.Properties["MetricName"]), dims)
+			}
+			// A metric-math alarm names its metrics in Metrics[].MetricStat.
+			for _, m := range flatten(r.Properties["Metrics"]) {
+				metric := get(m, "MetricStat", "Metric")
+				if metric == nil {
+					continue // an expression
+				}
+				dims := map[string]string{}
+				for _, d := range flatten(get(metric, "Dimensions")) {
+					dims[fmt.Sprint(get(d, "Name"))] = fmt.Sprint(get(d, "Value"))
+				}
+				check(id, fmt.Sprint(get(metric, "Namespace")), fmt.Sprint(get(metric, "MetricName")), dims)
+			}
 		case "AWS::CloudWatch::Dashboard":
 			body, _ := r.Properties["DashboardBody"].(string) // !Sub of a string: the tag is dropped
 			var dash struct {
