@@ -179,6 +179,7 @@ func (s *eventServer) count() int { return len(s.since(0)) }
 
 func TestEveryOutcomeEmitsOneEvent(t *testing.T) {
 	const api, billing = "https://api.example.com", "https://billing.example.com"
+	covered := map[string]bool{}
 	for _, tc := range []struct {
 		name    string
 		setup   func(s *eventServer) any // its result goes to trigger
@@ -315,6 +316,7 @@ func TestEveryOutcomeEmitsOneEvent(t *testing.T) {
 			},
 			want: oauth.Event{Type: "du", ClientID: "admin-cli", UserID: "auth0|demo"}},
 	} {
+		covered[tc.want.Type] = true
 		t.Run(tc.name, func(t *testing.T) {
 			s := newEventServer(t)
 			var v any
@@ -330,6 +332,11 @@ func TestEveryOutcomeEmitsOneEvent(t *testing.T) {
 			checkEvent(t, got[0], tc.want, tc.details)
 			s.scanForSecrets(t)
 		})
+	}
+	for typ := range oauth.EventTypes {
+		if !covered[typ] {
+			t.Errorf("event type %s has no case here", typ)
+		}
 	}
 }
 
