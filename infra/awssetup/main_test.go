@@ -137,11 +137,7 @@ func TestRun(t *testing.T) {
 		t.Errorf("second run created something or printed another environment:\n%s%s", out.String(), log.String())
 	}
 
-	env := map[string]string{"ISSUER": "https://auth.example.com"}
-	for line := range strings.Lines(out.String()) {
-		k, v, _ := strings.Cut(strings.TrimSpace(strings.TrimPrefix(line, "export ")), "=")
-		env[k] = strings.Trim(v, "'")
-	}
+	env := exports(out.String())
 	d, err := local.AWSDeps(t.Context(), func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
@@ -191,11 +187,7 @@ func TestRunEnvelope(t *testing.T) {
 	if !strings.Contains(out.String(), "export SIGNING_MODE=envelope\n") {
 		t.Errorf("output %q lacks SIGNING_MODE", out.String())
 	}
-	env := map[string]string{"ISSUER": "https://auth.example.com"}
-	for line := range strings.Lines(out.String()) {
-		k, v, _ := strings.Cut(strings.TrimSpace(strings.TrimPrefix(line, "export ")), "=")
-		env[k] = strings.Trim(v, "'")
-	}
+	env := exports(out.String())
 	d, err := local.AWSDeps(t.Context(), func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
@@ -216,11 +208,7 @@ func TestRotateEnvelope(t *testing.T) {
 	if err := run(t.Context(), cfg, o, &out, &log); err != nil {
 		t.Fatal(err)
 	}
-	env := map[string]string{"ISSUER": "https://auth.example.com"}
-	for line := range strings.Lines(out.String()) {
-		k, v, _ := strings.Cut(strings.TrimSpace(strings.TrimPrefix(line, "export ")), "=")
-		env[k] = strings.Trim(v, "'")
-	}
+	env := exports(out.String())
 	signingKid := func() (string, int) {
 		t.Helper()
 		d, err := local.AWSDeps(t.Context(), func(k string) string { return env[k] })
@@ -248,4 +236,15 @@ func TestRotateEnvelope(t *testing.T) {
 	if kid, n := signingKid(); kid == first || n != 2 {
 		t.Errorf("after step 2: signing %s with %d published, want the new key with 2", kid, n)
 	}
+}
+
+// exports is the environment run printed (shell exports), with the issuer
+// the functions also need.
+func exports(out string) map[string]string {
+	env := map[string]string{"ISSUER": "https://auth.example.com"}
+	for line := range strings.Lines(out) {
+		k, v, _ := strings.Cut(strings.TrimSpace(strings.TrimPrefix(line, "export ")), "=")
+		env[k] = strings.Trim(v, "'")
+	}
+	return env
 }

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"strings"
@@ -25,6 +24,8 @@ import (
 	"github.com/mrrt-auth/mrrt/shared/runtime/lambdahttp"
 	"github.com/mrrt-auth/mrrt/shared/runtime/local"
 	"github.com/mrrt-auth/mrrt/shared/testkit/awstest"
+	"github.com/mrrt-auth/mrrt/shared/testkit/localserver"
+	"github.com/mrrt-auth/mrrt/shared/testkit/oauthtest"
 )
 
 func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
@@ -124,29 +125,9 @@ func TestReaderOnTheEmulator(t *testing.T) {
 		}
 	})
 	t.Run("the admin API answers /api/v2/logs from the log groups, under read:logs", func(t *testing.T) {
-		srv := httptest.NewUnstartedServer(nil)
-		issuer := "http://" + srv.Listener.Addr().String()
-		deps, _, err := local.Memory{Issuer: issuer}.Deps(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		deps.Logs = r
-		srv.Config.Handler = local.Routes(deps)
-		srv.Start()
-		defer srv.Close()
-		token := func(scope string) string {
-			resp, err := http.PostForm(issuer+"/oauth/token", url.Values{"grant_type": {"client_credentials"}, "client_id": {"admin-cli"},
-				"client_secret": {"admin-cli-secret-change-me"}, "audience": {issuer + "/api/v2/"}, "scope": {scope}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			var tok struct {
-				AccessToken string `json:"access_token"`
-			}
-			json.NewDecoder(resp.Body).Decode(&tok)
-			return tok.AccessToken
-		}
+		srv := localserver.Start(t, localserver.Options{Configure: func(d *local.Deps) { d.Logs = r }})
+		issuer := srv.URL
+		token := func(scope string) string { return oauthtest.AdminToken(t, http.DefaultClient, issuer, scope) }
 		get := func(tok, path string) (int, []byte) {
 			req, _ := http.NewRequest("GET", issuer+path, nil)
 			req.Header.Set("Authorization", "Bearer "+tok)

@@ -15,9 +15,17 @@ const DefaultEventBound = 10_000
 // an oauth.EventSink and an oauth.EventLog. The oldest go first once it
 // holds its bound.
 type EventLog struct {
-	mu     sync.Mutex
-	bound  int
-	events []oauth.Event // oldest first
+	mu    sync.Mutex
+	bound int
+	// events, oldest first, holds up to twice the bound: the latest bound
+	// are the log. Compacting only when it is full keeps Emit O(1)
+	// amortized on the hot path instead of moving the whole log each time.
+	events []oauth.Event
+}
+
+// latest is the log: the last bound events; l.mu is held.
+func (l *EventLog) latest() []oauth.Event {
+	return l.events[max(0, len(l.events)-l.bound):]
 }
 
 // NewEventLog keeps at most bound events (DefaultEventBound when <= 0).
@@ -32,8 +40,9 @@ func (l *EventLog) Emit(_ context.Context, e oauth.Event) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	e.Details = cloneDetails(e.Details)
-	if len(l.events) >= l.bound {
-		n := copy(l.events, l.events[len(l.events)-l.bound+1:])
+	if len(l.events) >= 2*l.bound {
+		n := copy(l.events, l.latest())
+		clear(l.events[n:])
 		l.events = l.events[:n]
 	}
 	// Ids are time-ordered; keep the slice sorted by them.
@@ -48,13 +57,14 @@ func (l *EventLog) Events(_ context.Context, q oauth.EventQuery) ([]oauth.Event,
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	out := []oauth.Event{}
-	n := len(l.events)
+	events := l.latest()
+	n := len(events)
 	for k := range n {
 		i := n - 1 - k // newest first
 		if q.Ascending {
 			i = k
 		}
-		e := l.events[i]
+		e := events[i]
 		if !q.Matches(e) || !q.Beyond(e) {
 			continue
 		}
@@ -70,7 +80,7 @@ func (l *EventLog) Events(_ context.Context, q oauth.EventQuery) ([]oauth.Event,
 func (l *EventLog) Event(_ context.Context, id string) (*oauth.Event, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for _, e := range l.events {
+	for _, e := range l.latest() {
 		if e.LogID == id {
 			e.Details = cloneDetails(e.Details)
 			return &e, nil

@@ -59,6 +59,9 @@ func New() *Store {
 		sessions:        map[string]*oauth.Session{},
 		consents:        map[consentKey]*oauth.Consent{},
 		attempts:        map[string]*attempts{},
+		roles:           map[string]*roleState{},
+		rbac:            map[string]*userRBAC{},
+		wrapped:         map[string]oauth.WrappedKey{},
 	}
 }
 

@@ -1,7 +1,10 @@
 package memstore_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -48,4 +51,23 @@ func TestRoleStoreConformance(t *testing.T) {
 
 func TestWrappedKeyStoreConformance(t *testing.T) {
 	oauthtest.RunWrappedKeyStoreTests(t, func(t *testing.T) oauth.WrappedKeyStore { return memstore.New() })
+}
+
+func TestEventLogKeepsTheLatestBoundEvents(t *testing.T) {
+	l := memstore.NewEventLog(3)
+	ctx := context.Background()
+	for i := range 10 {
+		l.Emit(ctx, oauth.Event{LogID: fmt.Sprintf("%019d", i), Type: "s"})
+	}
+	got, _ := l.Events(ctx, oauth.EventQuery{})
+	var ids []string
+	for _, e := range got {
+		ids = append(ids, e.LogID)
+	}
+	if want := []string{fmt.Sprintf("%019d", 9), fmt.Sprintf("%019d", 8), fmt.Sprintf("%019d", 7)}; !slices.Equal(ids, want) {
+		t.Errorf("events %v, want the latest three, newest first %v", ids, want)
+	}
+	if _, err := l.Event(ctx, fmt.Sprintf("%019d", 6)); !errors.Is(err, oauth.ErrNotFound) {
+		t.Errorf("an event past the bound: %v, want ErrNotFound", err)
+	}
 }

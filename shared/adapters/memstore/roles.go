@@ -22,13 +22,6 @@ type userRBAC struct {
 	direct map[oauth.Permission]bool
 }
 
-// rolesLocked initialises the RBAC maps; s.mu is held.
-func (s *Store) rolesLocked() {
-	if s.roles == nil {
-		s.roles, s.rbac = map[string]*roleState{}, map[string]*userRBAC{}
-	}
-}
-
 func (s *Store) userRBACLocked(userID string) *userRBAC {
 	u := s.rbac[userID]
 	if u == nil {
@@ -39,7 +32,6 @@ func (s *Store) userRBACLocked(userID string) *userRBAC {
 }
 
 func (s *Store) roleLocked(id string) (*roleState, error) {
-	s.rolesLocked()
 	r := s.roles[id]
 	if r == nil {
 		return nil, fmt.Errorf("memstore: role %s: %w", id, oauth.ErrNotFound)
@@ -61,7 +53,6 @@ func (s *Store) Role(_ context.Context, id string) (*oauth.Role, error) {
 func (s *Store) Roles(_ context.Context) ([]*oauth.Role, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.rolesLocked()
 	out := make([]*oauth.Role, 0, len(s.roles))
 	for _, r := range s.roles {
 		role := r.role
@@ -83,7 +74,6 @@ func (s *Store) nameTakenLocked(name, except string) bool {
 func (s *Store) CreateRole(_ context.Context, r *oauth.Role) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.rolesLocked()
 	if s.roles[r.ID] != nil || s.nameTakenLocked(r.Name, "") {
 		return fmt.Errorf("memstore: role %s: %w", r.ID, oauth.ErrAlreadyExists)
 	}
@@ -167,7 +157,6 @@ func (s *Store) RoleUsers(_ context.Context, roleID string) ([]string, error) {
 func (s *Store) UserRoles(_ context.Context, userID string) ([]*oauth.Role, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.rolesLocked()
 	out := []*oauth.Role{}
 	for id := range s.userRBACLocked(userID).roles {
 		if r := s.roles[id]; r != nil {
@@ -198,7 +187,6 @@ func (s *Store) AssignUserRoles(_ context.Context, userID string, roleIDs []stri
 func (s *Store) RemoveUserRoles(_ context.Context, userID string, roleIDs []string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.rolesLocked()
 	u := s.userRBACLocked(userID)
 	for _, id := range roleIDs {
 		delete(u.roles, id)
@@ -212,7 +200,6 @@ func (s *Store) RemoveUserRoles(_ context.Context, userID string, roleIDs []stri
 func (s *Store) UserPermissions(_ context.Context, userID string) ([]oauth.Permission, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.rolesLocked()
 	return append([]oauth.Permission{}, oauth.SortPermissions(slices.Collect(maps.Keys(s.userRBACLocked(userID).direct)))...), nil
 }
 
@@ -227,7 +214,6 @@ func (s *Store) RemoveUserPermissions(_ context.Context, userID string, ps []oau
 func (s *Store) userPerms(userID string, ps []oauth.Permission, add bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.rolesLocked()
 	u := s.userRBACLocked(userID)
 	for _, p := range ps {
 		if add {
@@ -242,7 +228,6 @@ func (s *Store) userPerms(userID string, ps []oauth.Permission, add bool) error 
 func (s *Store) EffectivePermissions(_ context.Context, userID, audience string) ([]string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.rolesLocked()
 	set := map[string]bool{}
 	u := s.userRBACLocked(userID)
 	for p := range u.direct {

@@ -26,9 +26,6 @@ func (s *Store) WrappedKeys(_ context.Context) ([]oauth.WrappedKey, error) {
 func (s *Store) PutWrappedKey(_ context.Context, k *oauth.WrappedKey) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.wrapped == nil {
-		s.wrapped = map[string]oauth.WrappedKey{}
-	}
 	c := *k
 	c.PublicKey, c.PrivateKey = slices.Clone(k.PublicKey), slices.Clone(k.PrivateKey)
 	c.CreatedAt = c.CreatedAt.Truncate(time.Millisecond)

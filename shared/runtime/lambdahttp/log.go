@@ -71,11 +71,12 @@ func logRequests(function string, logger *slog.Logger, h http.Handler) http.Hand
 		if sw.status == 0 {
 			sw.WriteHeader(http.StatusOK)
 		}
+		ms := float64(time.Since(start).Microseconds()) / 1000
 		attrs := []slog.Attr{
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
 			slog.Int("status", sw.status),
-			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+			slog.Float64("duration_ms", ms),
 		}
 		if gw, ok := core.GetAPIGatewayV2ContextFromContext(r.Context()); ok && gw.RouteKey != "" {
 			attrs = append(attrs, slog.String("route", gw.RouteKey))
@@ -90,7 +91,7 @@ func logRequests(function string, logger *slog.Logger, h http.Handler) http.Hand
 				serverErrors = 1
 			}
 			attrs = append(attrs, emf.Attrs(time.Now(), map[*emf.Spec]float64{
-				&emf.Latency: float64(time.Since(start).Microseconds()) / 1000, &emf.ServerErrors: serverErrors,
+				&emf.Latency: ms, &emf.ServerErrors: serverErrors,
 			}, map[string]string{"Function": function})...)
 		}
 		logger.LogAttrs(r.Context(), level, "request", attrs...)

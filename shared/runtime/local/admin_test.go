@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
-	"net/url"
-	"strings"
 	"testing"
+
+	"github.com/mrrt-auth/mrrt/shared/testkit/oauthtest"
 )
 
 // adminClient calls the admin API as the default seed's admin-cli.
@@ -18,20 +18,7 @@ type adminClient struct {
 
 func adminAPI(t *testing.T, base string) *adminClient {
 	t.Helper()
-	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {"admin-cli"},
-		"client_secret": {"admin-cli-secret-change-me"}, "audience": {base + "/api/v2/"}}
-	resp, err := http.Post(base+"/oauth/token", "application/x-www-form-urlencoded", strings.NewReader(form.Encode()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || tok.AccessToken == "" {
-		t.Fatalf("admin token: %d %v", resp.StatusCode, err)
-	}
-	return &adminClient{t: t, base: base, token: tok.AccessToken}
+	return &adminClient{t: t, base: base, token: oauthtest.AdminToken(t, http.DefaultClient, base, "")}
 }
 
 // call sends body as JSON, wants status and decodes the answer into out

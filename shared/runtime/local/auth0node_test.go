@@ -4,9 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/pem"
-	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,7 +14,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mrrt-auth/mrrt/shared/core/oauth"
-	"github.com/mrrt-auth/mrrt/shared/runtime/local"
+	"github.com/mrrt-auth/mrrt/shared/testkit/localserver"
+	"github.com/mrrt-auth/mrrt/shared/testkit/oauthtest"
 )
 
 // Auth0's Node SDK (npm "auth0", pinned in testdata/auth0-node; .ci/run
@@ -27,13 +25,8 @@ import (
 func TestAuth0NodeSDKManagesRoles(t *testing.T) {
 	const dir = "testdata/auth0-node"
 	node := nodeModule(t, dir, "auth0", "AUTH0 NODE SDK TEST")
-	srv := httptest.NewUnstartedServer(nil)
-	issuer := "https://" + srv.Listener.Addr().String()
-	ctx := context.Background()
-	deps, store, err := local.Memory{Issuer: issuer}.Deps(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv := localserver.Start(t, localserver.Options{TLS: true})
+	issuer, store, ctx := srv.URL, srv.Store, context.Background()
 	api, err := store.ResourceServer(ctx, "https://billing.example.com")
 	if err != nil {
 		t.Fatal(err)
@@ -42,29 +35,14 @@ func TestAuth0NodeSDKManagesRoles(t *testing.T) {
 	if err := store.UpdateResourceServer(ctx, api); err != nil {
 		t.Fatal(err)
 	}
-	srv.Config.Handler = local.Routes(deps)
-	srv.StartTLS()
-	defer srv.Close()
 	ca := filepath.Join(t.TempDir(), "ca.pem")
 	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
 		t.Fatal(err)
 	}
 
-	resp, err := srv.Client().PostForm(issuer+"/oauth/token", url.Values{"grant_type": {"client_credentials"}, "client_id": {"admin-cli"},
-		"client_secret": {"admin-cli-secret-change-me"}, "audience": {issuer + "/api/v2/"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	json.NewDecoder(resp.Body).Decode(&tok)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("admin token: %d", resp.StatusCode)
-	}
+	token := oauthtest.AdminToken(t, srv.Client(), issuer, "")
 
-	input, _ := json.Marshal(map[string]string{"domain": strings.TrimPrefix(issuer, "https://"), "token": tok.AccessToken,
+	input, _ := json.Marshal(map[string]string{"domain": strings.TrimPrefix(issuer, "https://"), "token": token,
 		"api": api.Identifier, "user": "auth0|demo"})
 	cctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -19,6 +18,7 @@ import (
 	"github.com/mrrt-auth/mrrt/shared/core/oauth"
 	"github.com/mrrt-auth/mrrt/shared/protocol/authorize"
 	"github.com/mrrt-auth/mrrt/shared/runtime/local"
+	"github.com/mrrt-auth/mrrt/shared/testkit/localserver"
 )
 
 // eventServer is the whole API on the default seed, with low sign-in
@@ -47,21 +47,16 @@ func newEventServer(t *testing.T) *eventServer {
 			panic(err)
 		}
 	})
-	srv := httptest.NewUnstartedServer(nil)
-	deps, store, err := local.Memory{Issuer: "http://" + srv.Listener.Addr().String(), Signer: eventSigner}.Deps(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	deps.Login = authorize.LoginLimits{Failures: 2, IPFailures: 3}
-	if err := store.CreateResourceServer(context.Background(), &oauth.ResourceServer{Identifier: partnerAPI, Name: "Partner API",
-		Scopes: []oauth.Scope{{Value: "read:partner"}}, TokenLifetime: 600, SigningAlg: oauth.AlgRS256}); err != nil {
-		t.Fatal(err)
-	}
-	srv.Config.Handler = local.Routes(deps)
-	srv.Start()
-	t.Cleanup(srv.Close)
+	srv := localserver.Start(t, localserver.Options{
+		Signer:    eventSigner,
+		Configure: func(d *local.Deps) { d.Login = authorize.LoginLimits{Failures: 2, IPFailures: 3} },
+		Populate: func(ctx context.Context, s oauth.Store) error {
+			return s.CreateResourceServer(ctx, &oauth.ResourceServer{Identifier: partnerAPI, Name: "Partner API",
+				Scopes: []oauth.Scope{{Value: "read:partner"}}, TokenLifetime: 600, SigningAlg: oauth.AlgRS256})
+		},
+	})
 	jar, _ := cookiejar.New(nil)
-	return &eventServer{t: t, url: srv.URL, store: store, log: deps.Logs.(*memstore.EventLog),
+	return &eventServer{t: t, url: srv.URL, store: srv.Store, log: srv.Deps.Logs.(*memstore.EventLog),
 		browser: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 		issued:  []string{"demo-password", "demo-m2m-secret-change-me", "admin-cli-secret-change-me", "demo-web-secret-change-me"}}
 }

@@ -29,6 +29,11 @@ type Options struct {
 	// Signer replaces the fresh signing keys.
 	Signer oauth.Signer
 	Logger *slog.Logger
+	// Configure, when set, changes the dependencies before they are
+	// served (sign-in limits, another event log reader).
+	Configure func(d *local.Deps)
+	// TLS serves https (httptest's certificate; the issuer is https://).
+	TLS bool
 }
 
 // Server is a running seeded API.
@@ -45,7 +50,11 @@ type Server struct {
 func Start(t testing.TB, o Options) *Server {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
-	issuer := "http://" + srv.Listener.Addr().String()
+	scheme := "http://"
+	if o.TLS {
+		scheme = "https://"
+	}
+	issuer := scheme + srv.Listener.Addr().String()
 	// Every event of every test served here is checked for secrets.
 	scan := newSecretScan()
 	t.Cleanup(func() { scan.check(t) })
@@ -72,8 +81,15 @@ func Start(t testing.TB, o Options) *Server {
 			t.Fatalf("localserver: populate: %v", err)
 		}
 	}
+	if o.Configure != nil {
+		o.Configure(&deps)
+	}
 	srv.Config.Handler = scan.wrap(local.Routes(deps))
-	srv.Start()
+	if o.TLS {
+		srv.StartTLS()
+	} else {
+		srv.Start()
+	}
 	t.Cleanup(srv.Close)
 	return &Server{Server: srv, Store: store, Deps: deps}
 }

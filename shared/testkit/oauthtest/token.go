@@ -14,8 +14,25 @@ import (
 // when k is not nil (a first try gets the server's nonce, RFC 9449 §8).
 func ClientCredentials(t testing.TB, c *http.Client, issuer, audience string, k *DPoPKey) string {
 	t.Helper()
-	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {"demo-m2m"},
-		"client_secret": {"demo-m2m-secret-change-me"}, "audience": {audience}}
+	return clientCredentials(t, c, issuer, url.Values{"client_id": {"demo-m2m"}, "client_secret": {"demo-m2m-secret-change-me"},
+		"audience": {audience}}, k)
+}
+
+// AdminToken gets an admin API token from the server at issuer as the
+// default seed's admin-cli, for scope ("" every scope of its grant).
+func AdminToken(t testing.TB, c *http.Client, issuer, scope string) string {
+	t.Helper()
+	form := url.Values{"client_id": {"admin-cli"}, "client_secret": {"admin-cli-secret-change-me"},
+		"audience": {strings.TrimSuffix(issuer, "/") + "/api/v2/"}}
+	if scope != "" {
+		form.Set("scope", scope)
+	}
+	return clientCredentials(t, c, issuer, form, nil)
+}
+
+func clientCredentials(t testing.TB, c *http.Client, issuer string, form url.Values, k *DPoPKey) string {
+	t.Helper()
+	form.Set("grant_type", "client_credentials")
 	post := func(nonce string) (*http.Response, map[string]any) {
 		req, _ := http.NewRequest(http.MethodPost, issuer+"/oauth/token", strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -37,7 +54,7 @@ func ClientCredentials(t testing.TB, c *http.Client, issuer, audience string, k 
 	}
 	tok, _ := body["access_token"].(string)
 	if resp.StatusCode != http.StatusOK || tok == "" {
-		t.Fatalf("client credentials for %s: %d %v", audience, resp.StatusCode, body)
+		t.Fatalf("client credentials of %s for %s: %d %v", form.Get("client_id"), form.Get("audience"), resp.StatusCode, body)
 	}
 	return tok
 }
