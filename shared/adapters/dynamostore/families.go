@@ -192,7 +192,10 @@ func (s *Store) AdvanceFamily(ctx context.Context, id string, a oauth.Advance) e
 	if len(remove) > 0 {
 		update += " REMOVE " + strings.Join(remove, ", ")
 	}
-	fam := s.conditionalUpdate(familyKey(id), update, "attribute_exists(PK) AND r = :false AND h = :from", values)
+	// Active at a.Now (oauth.Family.Active): both expiries, when present,
+	// lie after it.
+	fam := s.conditionalUpdate(familyKey(id), update,
+		"attribute_exists(PK) AND r = :false AND h = :from AND (attribute_not_exists(xi) OR xi > :now) AND (attribute_not_exists(xa) OR xa > :now)", values)
 	reasons, err := s.transact(ctx, "advance family", func() []types.TransactWriteItem {
 		return []types.TransactWriteItem{fam.transactItem(), s.revocationCheck(a.UserID, a.CreatedAt)}
 	})
@@ -204,17 +207,22 @@ func (s *Store) AdvanceFamily(ctx context.Context, id string, a oauth.Advance) e
 	}
 	old, famFailed := reasonFailed(reasons, 0)
 	_, userFailed := reasonFailed(reasons, 1)
+	stale := func(err error) error {
+		return fmt.Errorf("dynamostore: advance family %q: %w", id, &oauth.StaleFamilyError{Family: familyFrom(old), Err: err})
+	}
 	switch {
 	case famFailed && len(old) == 0:
 		return fmt.Errorf("dynamostore: advance family %q: %w", id, oauth.ErrNotFound)
 	case famFailed && old.b(famRevoked):
-		return fmt.Errorf("dynamostore: advance family %q: %w", id, oauth.ErrRevoked)
+		return stale(oauth.ErrRevoked)
 	case famFailed && old.s(attrMarker) == mark && old.s(famHead) == a.ToHash:
 		// A retry of this very call: the first attempt was applied and its
 		// response lost.
 		return nil
+	case famFailed && !familyFrom(old).Active(a.Now):
+		return stale(oauth.ErrExpired)
 	case famFailed:
-		return fmt.Errorf("dynamostore: advance family %q: %w", id, oauth.ErrConsumed)
+		return stale(oauth.ErrConsumed)
 	case userFailed:
 		return fmt.Errorf("dynamostore: advance family %q: %w", id, oauth.ErrUserRevoked)
 	default:

@@ -426,9 +426,11 @@ func (s *Store) AdvanceFamily(_ context.Context, id string, a oauth.Advance) err
 	case !ok:
 		return fmt.Errorf("memstore: advance family %q: %w", id, oauth.ErrNotFound)
 	case f.Revoked:
-		return fmt.Errorf("memstore: advance family %q: %w", id, oauth.ErrRevoked)
+		return fmt.Errorf("memstore: advance family %q: %w", id, &oauth.StaleFamilyError{Family: f.Clone(), Err: oauth.ErrRevoked})
+	case !f.Active(a.Now):
+		return fmt.Errorf("memstore: advance family %q: %w", id, &oauth.StaleFamilyError{Family: f.Clone(), Err: oauth.ErrExpired})
 	case f.HeadHash != a.FromHash:
-		return fmt.Errorf("memstore: advance family %q: %w", id, oauth.ErrConsumed)
+		return fmt.Errorf("memstore: advance family %q: %w", id, &oauth.StaleFamilyError{Family: f.Clone(), Err: oauth.ErrConsumed})
 	case !s.revocations[a.UserID].Admits(a.CreatedAt):
 		return fmt.Errorf("memstore: advance family %q: user %q: %w", id, a.UserID, oauth.ErrUserRevoked)
 	}

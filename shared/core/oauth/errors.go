@@ -123,6 +123,9 @@ var (
 	ErrConsumed = errors.New("oauth: already consumed")
 	// ErrRevoked: the refresh-token family is revoked.
 	ErrRevoked = errors.New("oauth: revoked")
+	// ErrExpired: the refresh-token family is past its idle or absolute
+	// expiry.
+	ErrExpired = errors.New("oauth: expired")
 	// ErrUserRevoked: the family's user is blocked or deleted, or revoked
 	// all tokens issued before the family was created (UserRevocation).
 	ErrUserRevoked = errors.New("oauth: user revoked")
@@ -131,3 +134,16 @@ var (
 	// temporarily_unavailable, never to invalid_grant.
 	ErrUnavailable = errors.New("oauth: dependency unavailable")
 )
+
+// StaleFamilyError is how AdvanceFamily refuses an existing family that
+// does not admit the advance: Err is ErrRevoked, ErrExpired or ErrConsumed
+// (the head moved), and Family is the family as the store found it, so
+// the caller can place the presented token without reading it again (the
+// DynamoDB store gets it from the failed condition itself).
+type StaleFamilyError struct {
+	Family *Family
+	Err    error
+}
+
+func (e *StaleFamilyError) Error() string { return "family " + e.Family.ID + ": " + e.Err.Error() }
+func (e *StaleFamilyError) Unwrap() error { return e.Err }

@@ -92,10 +92,12 @@ type FamilyStore interface {
 	// AdvanceFamily atomically sets HeadHash = a.ToHash, Generation,
 	// LastUsedAt = a.Now, IdleExpiresAt, and, when a.ToHash != a.FromHash,
 	// PrevHash = a.FromHash and RotatedAt = a.Now; only if the family is not
-	// revoked, HeadHash == a.FromHash and the revocation marker of a.UserID
-	// admits a.CreatedAt. ErrRevoked if revoked, ErrConsumed if the head has
-	// moved, ErrNotFound if unknown, ErrUserRevoked if the user's marker does
-	// not admit the family. Nothing is written on error.
+	// revoked, is Active at a.Now, HeadHash == a.FromHash and the
+	// revocation marker of a.UserID admits a.CreatedAt. A family that
+	// does not admit it is a *StaleFamilyError holding the family, wrapping
+	// ErrRevoked if revoked, ErrExpired if expired, ErrConsumed if the head
+	// has moved; ErrNotFound if unknown, ErrUserRevoked if the user's marker
+	// does not admit the family. Nothing is written on error.
 	AdvanceFamily(ctx context.Context, id string, a Advance) error
 	// RevokeFamily marks the family revoked; idempotent (a revoked family
 	// keeps its first RevokedAt and reason). ErrNotFound if unknown.

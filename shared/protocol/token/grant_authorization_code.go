@@ -265,7 +265,6 @@ func (h *handler) newFamily(ctx context.Context, code *oauth.AuthCode, client *o
 	if err != nil {
 		return nil, "", err
 	}
-	raw := newCodec(key).encode(&first)
 	fam := &oauth.Family{
 		ID:            id,
 		ClientID:      client.ClientID,
@@ -276,7 +275,6 @@ func (h *handler) newFamily(ctx context.Context, code *oauth.AuthCode, client *o
 		CreatedAt:     now,
 		ExpiresAt:     absoluteExpiry(client, now),
 		IdleExpiresAt: idleExpiry(client, now),
-		HeadHash:      oauth.HashToken(raw),
 	}
 	if client.IsPublic() {
 		// RFC 9449 §5: a public client's refresh tokens are bound to the
@@ -284,6 +282,11 @@ func (h *handler) newFamily(ctx context.Context, code *oauth.AuthCode, client *o
 		// a confidential client's are bound by its authentication.
 		fam.DPoPJKT = dpopJKT(ctx)
 	}
+	// The token carries the family's fixed facts, sealed, so its exchanges
+	// need no read of the family (refresh_token_codec.go).
+	first.facts = sealedFacts(fam)
+	raw := newCodec(key).encode(&first)
+	fam.HeadHash = oauth.HashToken(raw)
 	return fam, raw, nil
 }
 

@@ -74,9 +74,16 @@ func (h *handler) refresh(ctx context.Context, client *oauth.Client, form url.Va
 	successorHash := oauth.HashToken(successorRaw)
 	now := h.d.Now()
 
-	// Validate the token against its family.
-	fam, err := h.family(ctx, presented.familyID())
-	if err != nil {
+	// Validate the token against its family. A sealed (version-2) token
+	// carries the family's fixed facts and stands for the head: the
+	// commit's condition checks that, and a refused commit hands back the
+	// family as it is, to be classified then. So a warm exchange makes one
+	// DynamoDB request, the commit. A version-1 token has its family read.
+	var fam *oauth.Family
+	if presented.facts != nil {
+		fam = presented.facts
+		fam.Generation, fam.HeadHash = int(presented.generation), hash
+	} else if fam, err = h.family(ctx, presented.familyID()); err != nil {
 		return nil, err
 	}
 	x := noted(ctx)
@@ -137,12 +144,13 @@ func (h *handler) refresh(ctx context.Context, client *oauth.Client, form url.Va
 		return nil, err
 	}
 
-	// Commit. A lost race (ErrConsumed) re-reads the family and classifies
-	// again: usually the winner rotated to this very successor (leeway) or
-	// the token is now retired (reuse). Every successful exchange commits,
-	// because the commit is where the store checks the user's revocation
-	// marker (oauth.UserRevocation: blocked, deleted, "revoke all") in the
-	// same atomic step.
+	// Commit. A refused commit (a StaleFamilyError) carries the family as
+	// the store found it, and the token is classified again: usually the
+	// head moved to this very successor (leeway) or the token is retired
+	// (reuse). Every successful exchange commits, because the commit is
+	// where the store checks the user's revocation marker
+	// (oauth.UserRevocation: blocked, deleted, "revoke all") in the same
+	// atomic step.
 	for attempt := 1; ; attempt++ {
 		adv := oauth.Advance{
 			UserID: fam.UserID, CreatedAt: fam.CreatedAt,
@@ -159,17 +167,22 @@ func (h *handler) refresh(ctx context.Context, client *oauth.Client, form url.Va
 		}
 		err := h.d.Families.AdvanceFamily(ctx, fam.ID, adv)
 		x.generation = adv.Generation
+		var stale *oauth.StaleFamilyError
 		switch {
 		case err == nil:
 			if client.Rotates() {
 				resp.RefreshToken = successorRaw
 			}
 			return resp, nil
-		case errors.Is(err, oauth.ErrRevoked), errors.Is(err, oauth.ErrNotFound):
-			return nil, errRefresh("refresh token revoked", err)
+		case errors.Is(err, oauth.ErrNotFound):
+			return nil, errRefresh("invalid refresh token", err)
 		case errors.Is(err, oauth.ErrUserRevoked):
 			// RFC 6749 §5.2: the grant is revoked (user blocked or deleted,
 			// or all of the user's tokens revoked).
+			return nil, errRefresh("refresh token revoked", err)
+		case errors.As(err, &stale):
+			fam = stale.Family
+		case errors.Is(err, oauth.ErrRevoked):
 			return nil, errRefresh("refresh token revoked", err)
 		case errors.Is(err, oauth.ErrUnavailable) && h.committedAnyway(ctx, fam.ID, adv):
 			// The write was applied but its answer lost.
@@ -179,12 +192,17 @@ func (h *handler) refresh(ctx context.Context, client *oauth.Client, form url.Va
 			return resp, nil
 		case !errors.Is(err, oauth.ErrConsumed):
 			return nil, fmt.Errorf("token: advance family: %w", err)
-		case attempt == maxCommitAttempts:
+		default:
+			// A store that does not say where the head went: read it.
+			var rerr error
+			if fam, rerr = h.family(ctx, fam.ID); rerr != nil {
+				return nil, rerr
+			}
+		}
+		if attempt == maxCommitAttempts {
 			return nil, fmt.Errorf("token: advance family: head keeps moving: %w", err)
 		}
-		if fam, err = h.family(ctx, fam.ID); err != nil {
-			return nil, err
-		}
+		x.noteFamily(fam)
 		if pos, err = classify(fam, client, &presented, hash, successorHash, now); err != nil {
 			return nil, err
 		}

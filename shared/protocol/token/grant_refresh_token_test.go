@@ -659,21 +659,25 @@ func TestRefreshFaults(t *testing.T) {
 		inject     func(f *fixture)
 		wantStatus int
 		wantCode   oauth.ErrorCode
+		versionOne bool // a token from before sealed tokens, whose family is read
 	}{
-		{"signer unavailable is 503", func(f *fixture) { f.signer.FailNext("", unavailable) }, 503, oauth.TemporarilyUnavailable},
-		{"signer failing on the id token is 503", func(f *fixture) { f.signer.FailNext(oauth.TypIDToken, unavailable) }, 503, oauth.TemporarilyUnavailable},
-		{"store failing to advance the family is 503", func(f *fixture) { f.store.FailNext("AdvanceFamily", unavailable) }, 503, oauth.TemporarilyUnavailable},
-		{"store failing to read the family is 503", func(f *fixture) { f.store.FailNext("Family", unavailable) }, 503, oauth.TemporarilyUnavailable},
-		{"store failing to read the API is 503", func(f *fixture) { f.store.FailNext("ResourceServer", unavailable) }, 503, oauth.TemporarilyUnavailable},
-		{"store failing to read the client is 503", func(f *fixture) { f.store.FailNext("Client", unavailable) }, 503, oauth.TemporarilyUnavailable},
-		{"refresh key unavailable is 503", func(f *fixture) { f.keyErr = unavailable }, 503, oauth.TemporarilyUnavailable},
-		{"unexpected store error is 500", func(f *fixture) { f.store.FailNext("AdvanceFamily", errors.New("disk on fire")) }, 500, oauth.ServerError},
-		{"refresh key too short is 500", func(f *fixture) { f.keyErr = nil; f.key = f.key[:16] }, 500, oauth.ServerError},
+		{"signer unavailable is 503", func(f *fixture) { f.signer.FailNext("", unavailable) }, 503, oauth.TemporarilyUnavailable, false},
+		{"signer failing on the id token is 503", func(f *fixture) { f.signer.FailNext(oauth.TypIDToken, unavailable) }, 503, oauth.TemporarilyUnavailable, false},
+		{"store failing to advance the family is 503", func(f *fixture) { f.store.FailNext("AdvanceFamily", unavailable) }, 503, oauth.TemporarilyUnavailable, false},
+		{"store failing to read the family of a version-1 token is 503", func(f *fixture) { f.store.FailNext("Family", unavailable) }, 503, oauth.TemporarilyUnavailable, true},
+		{"store failing to read the API is 503", func(f *fixture) { f.store.FailNext("ResourceServer", unavailable) }, 503, oauth.TemporarilyUnavailable, false},
+		{"store failing to read the client is 503", func(f *fixture) { f.store.FailNext("Client", unavailable) }, 503, oauth.TemporarilyUnavailable, false},
+		{"refresh key unavailable is 503", func(f *fixture) { f.keyErr = unavailable }, 503, oauth.TemporarilyUnavailable, false},
+		{"unexpected store error is 500", func(f *fixture) { f.store.FailNext("AdvanceFamily", errors.New("disk on fire")) }, 500, oauth.ServerError, false},
+		{"refresh key too short is 500", func(f *fixture) { f.keyErr = nil; f.key = f.key[:16] }, 500, oauth.ServerError, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
 			rt := f.login(codeSpec{})
+			if tt.versionOne {
+				rt = f.versionOne(rt)
+			}
 			before := f.family(rt)
 			key := f.key
 			tt.inject(f)

@@ -446,6 +446,28 @@ func (f *fixture) family(rt string) *oauth.Family {
 	return fam
 }
 
+// versionOne starts a family as servers before sealed refresh tokens did:
+// a version-1 first token (family id, generation, secret, MAC), with the
+// facts of rt's family. It returns the raw token.
+func (f *fixture) versionOne(rt string) string {
+	f.t.Helper()
+	fam := f.family(rt).Clone()
+	id, err := oauth.NewID(rand.Reader)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	first, err := newRefreshToken(id, rand.Reader)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	raw := newCodec(f.key).encode(&first)
+	fam.ID, fam.HeadHash, fam.Generation, fam.PrevHash, fam.RotatedAt = id, oauth.HashToken(raw), 0, "", time.Time{}
+	if err := f.store.CreateFamily(context.Background(), fam); err != nil {
+		f.t.Fatal(err)
+	}
+	return raw
+}
+
 // jwks fetches the published JWKS and parses it with go-jose, an
 // independent implementation.
 func (f *fixture) jwks() []oauth.PublicKey {

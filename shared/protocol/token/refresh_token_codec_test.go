@@ -138,7 +138,9 @@ func wrongVersion(t *testing.T, tok refreshToken) string {
 func FuzzDecodeRefreshToken(f *testing.F) {
 	first, _ := newRefreshToken("00112233445566778899aabbccddeeff", rand.Reader)
 	next, _ := first.successor(codecKey)
-	for _, s := range []string{first.encode(codecKey), next.encode(codecKey), "", "AAAA", strings.Repeat("A", rtEncodedLen), strings.Repeat("_", rtEncodedLen)} {
+	sealed := first
+	sealed.facts = sealedFacts(sealedFixtureFacts())
+	for _, s := range []string{first.encode(codecKey), next.encode(codecKey), sealed.encode(codecKey), "", "AAAA", strings.Repeat("A", rtEncodedLen), strings.Repeat("_", rtEncodedLen)} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {

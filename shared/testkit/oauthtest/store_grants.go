@@ -1,6 +1,7 @@
 package oauthtest
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -274,6 +275,34 @@ func storeFamilyCases() []storeCase {
 			after, err := s.Family(t.Context(), "fam-1")
 			storeMust(t, "Family", err)
 			storeDiff(t, "family", before, after)
+		}},
+		{"a refused advance hands back the family as stored: moved head, revocation or expiry", func(t *testing.T, s oauth.Store) {
+			// A caller holding only a sealed token learns from the refusal
+			// itself where its token stands (leeway, reuse, revoked, expired).
+			storeMust(t, "CreateFamily", s.CreateFamily(t.Context(), storeFamily("fam-1", "user-1")))
+			first := oauth.Advance{UserID: "user-1", CreatedAt: storeBase, FromHash: storeHead("fam-1", 0), ToHash: storeHead("fam-1", 1), Generation: 1, Now: storeAt(time.Hour), IdleExpiresAt: storeAt(25 * time.Hour)}
+			storeMust(t, "AdvanceFamily", s.AdvanceFamily(t.Context(), "fam-1", first))
+			refused := func(what string, a oauth.Advance, want error) {
+				t.Helper()
+				err := s.AdvanceFamily(t.Context(), "fam-1", a)
+				storeErrIs(t, what, err, want)
+				stored, rerr := s.Family(t.Context(), "fam-1")
+				storeMust(t, "Family", rerr)
+				var stale *oauth.StaleFamilyError
+				if !errors.As(err, &stale) {
+					t.Errorf("%s: %v is not a *oauth.StaleFamilyError", what, err)
+					return
+				}
+				storeDiff(t, what+": the family handed back", stored, stale.Family)
+			}
+			refused("advance from the predecessor", first, oauth.ErrConsumed)
+			idle := oauth.Advance{UserID: "user-1", CreatedAt: storeBase, FromHash: storeHead("fam-1", 1), ToHash: storeHead("fam-1", 2), Generation: 2, Now: storeAt(25 * time.Hour), IdleExpiresAt: storeAt(49 * time.Hour)}
+			refused("advance at the idle expiry", idle, oauth.ErrExpired)
+			absolute := oauth.Advance{UserID: "user-1", CreatedAt: storeBase, FromHash: storeHead("fam-1", 1), ToHash: storeHead("fam-1", 1), Generation: 1, Now: storeAt(30 * 24 * time.Hour), IdleExpiresAt: time.Time{}}
+			refused("advance at the absolute expiry", absolute, oauth.ErrExpired)
+			storeMust(t, "RevokeFamily", s.RevokeFamily(t.Context(), "fam-1", "logout", storeAt(2*time.Hour)))
+			live := oauth.Advance{UserID: "user-1", CreatedAt: storeBase, FromHash: storeHead("fam-1", 1), ToHash: storeHead("fam-1", 2), Generation: 2, Now: storeAt(3 * time.Hour), IdleExpiresAt: storeAt(27 * time.Hour)}
+			refused("advance of the revoked family", live, oauth.ErrRevoked)
 		}},
 		{"advance of an unknown family is ErrNotFound and creates nothing", func(t *testing.T, s oauth.Store) {
 			a := oauth.Advance{FromHash: storeHead("fam-1", 0), ToHash: storeHead("fam-1", 1), Generation: 1, Now: storeBase, IdleExpiresAt: storeAt(time.Hour)}
