@@ -58,8 +58,10 @@ clean:
 # LOAD_FLAGS, e.g. make load LOAD_FLAGS='-alg ES256 -audience-switch -duration 10s'
 LOAD_FLAGS      ?=
 COLDSTART_FLAGS ?=
+# LATENCY_FLAGS, e.g. make cost LATENCY_FLAGS='-delay 5ms -n 500'
+LATENCY_FLAGS   ?=
 
-.PHONY: coldstart bench-aws
+.PHONY: coldstart bench-aws latency cost
 
 ## load: refresh exchanges against a dev server it starts (8 chains, 10 s, RS256): one JSON line and one human line
 load:
@@ -68,6 +70,14 @@ load:
 ## coldstart: init time, first-invoke latency and size of each bootstrap under the Lambda Runtime Interface Emulator
 coldstart:
 	$(GO) run ./infra/coldstart $(COLDSTART_FLAGS)
+
+## latency: p50/p99 per grant and signing mode, the token function under the Lambda emulator with a delay on every AWS request (JSON lines, then the tables)
+latency:
+	$(GO) run ./infra/latency $(LATENCY_FLAGS)
+
+## cost: the same measurement as Markdown: latency, USD per million requests (128/512/1024 MB) and the per-account ceiling under default quotas
+cost:
+	@$(GO) run ./infra/latency -markdown $(LATENCY_FLAGS)
 
 ## bench-aws: AWS requests per grant, counted by SDK middleware against moto and local-kms (part of make bench)
 bench-aws:

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -64,7 +63,7 @@ func coldStart(ctx context.Context, emulator, bootstrap string, env []string, ev
 	if err != nil {
 		return s, err
 	}
-	if s.peakRSSKB, err = runtimePeakRSS(f.PID(), bootstrap); err != nil {
+	if s.peakRSSKB, err = runtimePeakRSS(f, bootstrap); err != nil {
 		return s, err
 	}
 	if err := parseLog(&s, lines); err != nil {
@@ -102,62 +101,43 @@ func parseLog(s *sample, lines []string) error {
 }
 
 // runtimePeakRSS returns the peak resident set (VmHWM, kB) of the
-// emulator's child process running bootstrap: the function's memory, which
-// the emulator's own REPORT line does not measure (it repeats the
-// configured size).
-func runtimePeakRSS(emulatorPID int, bootstrap string) (int64, error) {
-	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", emulatorPID))
+// function's runtime process: the function's memory, which the emulator's
+// own REPORT line does not measure (it repeats the configured size).
+func runtimePeakRSS(f *awstest.Function, bootstrap string) (int64, error) {
+	pid, err := f.RuntimePID(bootstrap)
 	if err != nil {
 		return 0, err
 	}
-	for _, t := range tasks {
-		b, err := os.ReadFile(t)
-		if err != nil {
-			continue
-		}
-		for _, pid := range strings.Fields(string(b)) {
-			if exe, err := os.Readlink("/proc/" + pid + "/exe"); err != nil || exe != bootstrap {
-				continue
-			}
-			status, err := os.ReadFile("/proc/" + pid + "/status")
-			if err != nil {
-				return 0, err
-			}
-			for _, line := range strings.Split(string(status), "\n") {
-				if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-					return strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-				}
-			}
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			return strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
 		}
 	}
-	return 0, fmt.Errorf("no runtime process %s under the emulator (pid %d)", bootstrap, emulatorPID)
+	return 0, fmt.Errorf("no VmHWM for process %d", pid)
 }
 
-// mintAdminToken gets an access token for the admin API from the token
-// function (client credentials of the seed's admin-cli client), so that
-// the policy-admin function's event carries a token its keys verify and
-// the measured invocation is a real one rather than a 401.
+// The seed's bootstrap admin client (shared/runtime/seed/default.json).
+const (
+	adminClientID     = "admin-cli"
+	adminClientSecret = "admin-cli-secret-change-me"
+)
+
 func mintAdminToken(ctx context.Context, emulator, tokenBootstrap string, env []string) (string, error) {
 	f, err := awstest.StartFunction(ctx, emulator, tokenBootstrap, env)
 	if err != nil {
 		return "", err
 	}
 	defer f.Stop()
-	form := url.Values{
+	event, err := awstest.TokenEvent(url.Values{
 		"grant_type":    {"client_credentials"},
 		"client_id":     {adminClientID},
 		"client_secret": {adminClientSecret},
-		"audience":      {issuer + "/api/v2/"},
-	}.Encode()
-	event, err := json.Marshal(map[string]any{
-		"version": "2.0", "routeKey": "POST /oauth/token", "rawPath": "/oauth/token", "rawQueryString": "",
-		"headers": map[string]string{"content-type": "application/x-www-form-urlencoded", "host": "auth.example.com"},
-		"requestContext": map[string]any{
-			"http":      map[string]string{"method": "POST", "path": "/oauth/token", "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "coldstart"},
-			"requestId": "coldstart-admin-token", "routeKey": "POST /oauth/token", "stage": "$default", "domainName": "auth.example.com",
-		},
-		"body": form, "isBase64Encoded": false,
-	})
+		"audience":      {awstest.DeploymentIssuer + "/api/v2/"},
+	}, "coldstart-admin-token")
 	if err != nil {
 		return "", err
 	}

@@ -105,13 +105,13 @@ func run(ctx context.Context, cfg config, logw io.Writer) ([]*report, error) {
 	}
 
 	fmt.Fprintln(logw, "coldstart: starting moto_server and local-kms...")
-	st, err := startStack(ctx, dir)
+	st, err := awstest.StartDeployment(ctx, dir)
 	if err != nil {
 		return nil, err
 	}
-	defer st.stop()
+	defer st.Stop()
 	if cfg.adminToken {
-		tok, err := mintAdminToken(ctx, emulator, bootstraps[local.Token], st.functionEnv(dir, string(local.Token)))
+		tok, err := mintAdminToken(ctx, emulator, bootstraps[local.Token], st.FunctionEnv(dir, string(local.Token)))
 		if err != nil {
 			return nil, err
 		}
@@ -125,7 +125,7 @@ func run(ctx context.Context, cfg config, logw io.Writer) ([]*report, error) {
 		var inits, firsts, resps, warms, rss []float64
 		for i := range cfg.runs {
 			fn := local.Function(r.Function)
-			s, err := coldStart(ctx, emulator, bootstraps[fn], st.functionEnv(dir, r.Function), event)
+			s, err := coldStart(ctx, emulator, bootstraps[fn], st.FunctionEnv(dir, r.Function), event)
 			if err != nil {
 				return nil, fmt.Errorf("%s, run %d: %w", r.Function, i+1, err)
 			}

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -222,6 +224,28 @@ func (f *Function) WaitLines(ctx context.Context, re *regexp.Regexp, n int) ([]s
 		case <-changed:
 		}
 	}
+}
+
+// RuntimePID returns the process id of the emulator's child running
+// bootstrap: the function's own process, whose CPU time and memory the
+// emulator's REPORT lines do not measure.
+func (f *Function) RuntimePID(bootstrap string) (int, error) {
+	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", f.PID()))
+	if err != nil {
+		return 0, err
+	}
+	for _, t := range tasks {
+		b, err := os.ReadFile(t)
+		if err != nil {
+			continue
+		}
+		for _, pid := range strings.Fields(string(b)) {
+			if exe, err := os.Readlink("/proc/" + pid + "/exe"); err == nil && exe == bootstrap {
+				return strconv.Atoi(pid)
+			}
+		}
+	}
+	return 0, fmt.Errorf("awstest: no runtime process %s under the emulator (pid %d)", bootstrap, f.PID())
 }
 
 // PID is the emulator's process id (the function's runtime is its child).
