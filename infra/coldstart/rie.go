@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/mrrt-auth/mrrt/shared/testkit/awsstack"
 	"github.com/mrrt-auth/mrrt/shared/testkit/awstest"
 )
 
@@ -136,7 +137,7 @@ func mintAdminToken(ctx context.Context, emulator, tokenBootstrap string, env []
 		"grant_type":    {"client_credentials"},
 		"client_id":     {adminClientID},
 		"client_secret": {adminClientSecret},
-		"audience":      {awstest.DeploymentIssuer + "/api/v2/"},
+		"audience":      {awsstack.Issuer + "/api/v2/"},
 	}, "coldstart-admin-token")
 	if err != nil {
 		return "", err

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/mrrt-auth/mrrt/shared/runtime/local"
+	"github.com/mrrt-auth/mrrt/shared/testkit/awsstack"
 	"github.com/mrrt-auth/mrrt/shared/testkit/awstest"
 )
 
@@ -105,7 +106,7 @@ func run(ctx context.Context, cfg config, logw io.Writer) ([]*report, error) {
 	}
 
 	fmt.Fprintln(logw, "coldstart: starting moto_server and local-kms...")
-	st, err := awstest.StartDeployment(ctx, dir)
+	st, err := awsstack.Start(ctx, dir)
 	if err != nil {
 		return nil, err
 	}

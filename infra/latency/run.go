@@ -23,6 +23,7 @@ import (
 	"github.com/mrrt-auth/mrrt/shared/adapters/kmssigner"
 	"github.com/mrrt-auth/mrrt/shared/core/oauth"
 	"github.com/mrrt-auth/mrrt/shared/runtime/local"
+	"github.com/mrrt-auth/mrrt/shared/testkit/awsstack"
 	"github.com/mrrt-auth/mrrt/shared/testkit/awstest"
 )
 
@@ -99,7 +100,7 @@ func run(ctx context.Context, cfg config, logw io.Writer) ([]*result, error) {
 		}
 	}
 	fmt.Fprintln(logw, "latency: starting moto_server and local-kms...")
-	dep, err := awstest.StartDeployment(ctx, dir)
+	dep, err := awsstack.Start(ctx, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -137,8 +138,8 @@ func run(ctx context.Context, cfg config, logw io.Writer) ([]*result, error) {
 }
 
 // addWrappedKey stores the envelope mode's current RS256 key pair.
-func addWrappedKey(ctx context.Context, dep *awstest.Deployment) error {
-	kc := kms.NewFromConfig(awstest.DeploymentConfig(dep.KMSURL))
+func addWrappedKey(ctx context.Context, dep *awsstack.Stack) error {
+	kc := kms.NewFromConfig(awsstack.Config(dep.KMSURL))
 	wrap, err := kc.CreateKey(ctx, &kms.CreateKeyInput{KeySpec: kmstypes.KeySpecSymmetricDefault, KeyUsage: kmstypes.KeyUsageTypeEncryptDecrypt})
 	if err != nil {
 		return fmt.Errorf("create wrapping key: %w", err)
@@ -155,7 +156,7 @@ func addWrappedKey(ctx context.Context, dep *awstest.Deployment) error {
 type measurement struct {
 	cfg       config
 	mode      string
-	dep       *awstest.Deployment
+	dep       *awsstack.Stack
 	proxies   []*awstest.DelayProxy
 	f         *awstest.Function
 	bootstrap string

@@ -1,11 +1,12 @@
-package awstest
+// Package awsstack is the emulated AWS deployment of the measurement
+// commands (infra/coldstart, infra/latency): moto_server and local-kms on
+// loopback, provisioned as a stack would be, with the default seed.
+package awsstack
 
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"fmt"
-	"net/url"
 	"path/filepath"
 	"time"
 
@@ -17,42 +18,42 @@ import (
 
 	"github.com/mrrt-auth/mrrt/shared/adapters/dynamostore"
 	"github.com/mrrt-auth/mrrt/shared/runtime/seed"
+	"github.com/mrrt-auth/mrrt/shared/testkit/awstest"
 )
 
 // The emulated deployment's names, as a stack would have them.
 const (
-	DeploymentRegion = "us-east-1"
-	DeploymentTable  = "mrrt"
-	DeploymentIssuer = "https://auth.example.com"
-	signingAlias     = "alias/mrrt-signing"
+	Region       = "us-east-1"
+	Table        = "mrrt"
+	Issuer       = "https://auth.example.com"
+	signingAlias = "alias/mrrt-signing"
 )
 
-// Deployment is the emulated AWS of one measurement (infra/coldstart,
-// infra/latency): moto_server for DynamoDB and local-kms, on loopback,
+// Stack is the emulated AWS of one measurement: moto_server for DynamoDB and local-kms, on loopback,
 // with the table, an RSA_2048 signing key behind an alias, an HMAC_256
 // key for refresh tokens, and the default seed written through the
 // DynamoDB store.
-type Deployment struct {
+type Stack struct {
 	DynamoURL, KMSURL string
 	MACKeyARN         string
-	servers           []*Server
+	servers           []*awstest.Server
 }
 
-// StartDeployment starts and provisions a Deployment keeping its files
-// under dir. Stop it with Stop.
-func StartDeployment(ctx context.Context, dir string) (d *Deployment, err error) {
-	d = &Deployment{}
+// Start starts and provisions a Stack keeping its files under dir. Stop
+// it with Stop.
+func Start(ctx context.Context, dir string) (d *Stack, err error) {
+	d = &Stack{}
 	defer func() {
 		if err != nil {
 			d.Stop()
 		}
 	}()
-	moto, err := RunMoto(ctx)
+	moto, err := awstest.RunMoto(ctx)
 	if err != nil {
 		return nil, err
 	}
 	d.servers = append(d.servers, moto)
-	kmsServer, err := RunKMS(ctx, filepath.Join(dir, "kms"))
+	kmsServer, err := awstest.RunKMS(ctx, filepath.Join(dir, "kms"))
 	if err != nil {
 		return nil, err
 	}
@@ -62,10 +63,10 @@ func StartDeployment(ctx context.Context, dir string) (d *Deployment, err error)
 }
 
 // provision creates the table, the keys and the seed data.
-func (d *Deployment) provision(ctx context.Context) error {
-	db := dynamodb.NewFromConfig(DeploymentConfig(d.DynamoURL))
-	kc := kms.NewFromConfig(DeploymentConfig(d.KMSURL))
-	if err := dynamostore.CreateTable(ctx, db, DeploymentTable); err != nil {
+func (d *Stack) provision(ctx context.Context) error {
+	db := dynamodb.NewFromConfig(Config(d.DynamoURL))
+	kc := kms.NewFromConfig(Config(d.KMSURL))
+	if err := dynamostore.CreateTable(ctx, db, Table); err != nil {
 		return err
 	}
 	key, err := kc.CreateKey(ctx, &kms.CreateKeyInput{KeySpec: types.KeySpecRsa2048, KeyUsage: types.KeyUsageTypeSignVerify})
@@ -81,65 +82,51 @@ func (d *Deployment) provision(ctx context.Context) error {
 	}
 	d.MACKeyARN = *mac.KeyMetadata.Arn
 
-	doc, err := seed.Default(DeploymentIssuer)
+	doc, err := seed.Default(Issuer)
 	if err != nil {
 		return err
 	}
 	return seed.Load(ctx, d.Store(), doc, rand.Reader, time.Now())
 }
 
-// Store is the deployment's table through the DynamoDB store.
-func (d *Deployment) Store() *dynamostore.Store {
-	return dynamostore.New(dynamodb.NewFromConfig(DeploymentConfig(d.DynamoURL)), DeploymentTable)
+// Store is the stack's table through the DynamoDB store.
+func (d *Stack) Store() *dynamostore.Store {
+	return dynamostore.New(dynamodb.NewFromConfig(Config(d.DynamoURL)), Table)
 }
 
 // FunctionEnv is the environment of function fn under the emulator: the
 // variables of the SAM template, pointed at the emulated services (or at
 // dynamoURL and kmsURL when given, such as a delaying proxy in front of
 // them), and nothing of this machine's AWS configuration.
-func (d *Deployment) FunctionEnv(home, fn string, extra ...string) []string {
+func (d *Stack) FunctionEnv(home, fn string, extra ...string) []string {
 	return d.FunctionEnvVia(home, fn, d.DynamoURL, d.KMSURL, extra...)
 }
 
 // FunctionEnvVia is FunctionEnv with other endpoints for the function's
 // DynamoDB and KMS requests.
-func (d *Deployment) FunctionEnvVia(home, fn, dynamoURL, kmsURL string, extra ...string) []string {
-	return FunctionConfig{
-		Name: fn, Table: DeploymentTable, KeyID: signingAlias, MACKeyID: d.MACKeyARN, Issuer: DeploymentIssuer,
-		Region: DeploymentRegion, DynamoDB: dynamoURL, KMS: kmsURL, HomeDir: home,
+func (d *Stack) FunctionEnvVia(home, fn, dynamoURL, kmsURL string, extra ...string) []string {
+	return awstest.FunctionConfig{
+		Name: fn, Table: Table, KeyID: signingAlias, MACKeyID: d.MACKeyARN, Issuer: Issuer,
+		Region: Region, DynamoDB: dynamoURL, KMS: kmsURL, HomeDir: home,
 		TimeoutS: "10", // as template.yaml
 		Extra:    extra,
 	}.Env()
 }
 
 // Stop stops the emulators and removes what they built.
-func (d *Deployment) Stop() {
+func (d *Stack) Stop() {
 	for _, srv := range d.servers {
 		srv.Stop()
 	}
-	RemoveBuilt()
+	awstest.RemoveBuilt()
 }
 
-// DeploymentConfig is an SDK configuration for an emulated service at
+// Config is an SDK configuration for an emulated service at
 // endpoint, with dummy credentials.
-func DeploymentConfig(endpoint string) aws.Config {
+func Config(endpoint string) aws.Config {
 	return aws.Config{
-		Region:       DeploymentRegion,
+		Region:       Region,
 		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
 		BaseEndpoint: aws.String(endpoint),
 	}
-}
-
-// TokenEvent is the API Gateway v2 event of POST /oauth/token with form
-// as its body, from 127.0.0.1 to the deployment's host.
-func TokenEvent(form url.Values, requestID string) ([]byte, error) {
-	return json.Marshal(map[string]any{
-		"version": "2.0", "routeKey": "POST /oauth/token", "rawPath": "/oauth/token", "rawQueryString": "",
-		"headers": map[string]string{"content-type": "application/x-www-form-urlencoded", "host": "auth.example.com"},
-		"requestContext": map[string]any{
-			"http":      map[string]string{"method": "POST", "path": "/oauth/token", "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "awstest"},
-			"requestId": requestID, "routeKey": "POST /oauth/token", "stage": "$default", "domainName": "auth.example.com",
-		},
-		"body": form.Encode(), "isBase64Encoded": false,
-	})
 }
