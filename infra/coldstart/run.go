@@ -106,6 +106,7 @@ func run(ctx context.Context, cfg config, logw io.Writer) ([]*report, error) {
 	}
 
 	fmt.Fprintln(logw, "coldstart: starting moto_server and local-kms...")
+	defer awstest.RemoveBuilt()
 	st, err := awsstack.Start(ctx, dir)
 	if err != nil {
 		return nil, err

@@ -17,13 +17,15 @@ type prices struct {
 	APIPerRequest float64
 	// DynamoDB on-demand.
 	PerWRU, PerRRU float64
-	// KMS requests: asymmetric with RSA_2048 keys; symmetric and HMAC
-	// (Decrypt, GenerateMac).
+	// KMS requests: asymmetric with RSA_2048 keys, with ECC keys; symmetric
+	// and HMAC (Decrypt, GenerateMac).
 	KMSPerRSARequest       float64
+	KMSPerECCRequest       float64
 	KMSPerSymmetricRequest float64
 	// Default request quotas per second, shared by every caller in the
-	// account and Region: RSA Sign/Verify, and symmetric operations.
+	// account and Region: RSA and ECC Sign/Verify, symmetric operations.
 	KMSRSAQuota       float64
+	KMSECCQuota       float64
 	KMSSymmetricQuota float64
 	// LambdaConcurrency is the default concurrent executions per account
 	// and Region.
@@ -59,21 +61,31 @@ type costPerMillion struct {
 
 func (c costPerMillion) total() float64 { return c.Lambda + c.API + c.DynamoDB + c.KMS }
 
-func cost(r *result, memoryMB int, p prices) costPerMillion {
+// cost prices r's counted requests; ecc prices its Signs as requests
+// with ECC keys (ES256 in kms mode) instead of RSA_2048 ones.
+func cost(r *result, memoryMB int, p prices, ecc bool) costPerMillion {
 	const m = 1e6
 	var c costPerMillion
 	c.Lambda = m * (p.LambdaPerRequest + p.LambdaPerGBs*float64(memoryMB)/1024*lambdaMS(r, memoryMB)/1000)
 	c.API = m * p.APIPerRequest
 	c.DynamoDB = m * (r.WRU*p.PerWRU + r.RRU*p.PerRRU)
-	c.KMS = m * (r.Requests["Sign"]*p.KMSPerRSARequest + (r.Requests["Decrypt"]+r.Requests["GenerateMac"])*p.KMSPerSymmetricRequest)
+	sign := p.KMSPerRSARequest
+	if ecc {
+		sign = p.KMSPerECCRequest
+	}
+	c.KMS = m * (r.Requests["Sign"]*sign + (r.Requests["Decrypt"]+r.Requests["GenerateMac"])*p.KMSPerSymmetricRequest)
 	return c
 }
 
 // ceiling is the requests per second one account reaches for r's grant
 // under the default quotas, and what bounds it.
-func ceiling(r *result, p prices) (float64, string) {
+func ceiling(r *result, p prices, ecc bool) (float64, string) {
 	if s := r.Requests["Sign"]; s > 0 {
-		return p.KMSRSAQuota / s, fmt.Sprintf("KMS RSA quota (%.0f/s) ÷ %.0f Sign", p.KMSRSAQuota, s)
+		quota, kind := p.KMSRSAQuota, "RSA"
+		if ecc {
+			quota, kind = p.KMSECCQuota, "ECC"
+		}
+		return quota / s, fmt.Sprintf("KMS %s quota (%s/s) ÷ %.0f Sign", kind, thousands(quota), s)
 	}
 	// No KMS request per exchange: the next account-wide default is
 	// Lambda's concurrency, each warm instance serving one request at a
@@ -84,10 +96,10 @@ func ceiling(r *result, p prices) (float64, string) {
 // markdown renders the latency table, the cost table and the quota ceilings.
 func markdown(rs []*result, cfg config, p prices) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Latency under the Lambda emulator, %v added to every AWS request, %d invocations per row (ms, as the caller of the emulator sees it; CPU: the function's own):\n\n", cfg.delay, cfg.n)
-	b.WriteString("| signing mode | grant | AWS requests per call | p50 | p99 | mean | in AWS requests | function CPU |\n|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&b, "Latency under the Lambda emulator, %v added to every AWS request, %d invocations per row (ms, as the caller of the emulator sees it; \"modelled\": the billed duration of lambdaMS, each AWS request taking the delay and the CPU time stretched to the size's CPU share):\n\n", cfg.delay, cfg.n)
+	b.WriteString("| signing mode | grant | AWS requests per call | p50 | p99 | mean | of it in AWS requests | function CPU | modelled: 128 MB / 1024 MB |\n|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rs {
-		fmt.Fprintf(&b, "| %s | %s | %s | %.2f | %.2f | %.2f | %.2f | %.2f |\n", r.Mode, r.Grant, requests(r), r.P50MS, r.P99MS, r.MeanMS, r.AWSMS, r.CPUMS)
+		fmt.Fprintf(&b, "| %s | %s | %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.0f / %.0f |\n", r.Mode, r.Grant, requests(r), r.P50MS, r.P99MS, r.MeanMS, r.AWSMS, r.CPUMS, lambdaMS(r, 128), lambdaMS(r, 1024))
 	}
 	fmt.Fprintf(&b, "\nUSD per million requests, us-east-1 list prices of %s (Lambda arm64 + API Gateway HTTP API + DynamoDB on-demand + KMS):\n\n", p.Date)
 	b.WriteString("| signing mode | grant |")
@@ -99,14 +111,25 @@ func markdown(rs []*result, cfg config, p prices) string {
 		b.WriteString("---|")
 	}
 	b.WriteString("---|---|---|\n")
-	for _, r := range rs {
-		fmt.Fprintf(&b, "| %s | %s |", r.Mode, r.Grant)
+	row := func(r *result, mode string, ecc bool) {
+		fmt.Fprintf(&b, "| %s | %s |", mode, r.Grant)
 		for _, mb := range memorySizes {
-			fmt.Fprintf(&b, " %.2f |", cost(r, mb, p).total())
+			fmt.Fprintf(&b, " %.2f |", cost(r, mb, p, ecc).total())
 		}
-		c := cost(r, memorySizes[0], p)
-		n, why := ceiling(r, p)
+		c := cost(r, memorySizes[0], p, ecc)
+		n, why := ceiling(r, p, ecc)
 		fmt.Fprintf(&b, " %.2f | %.2f | %s (%s) |\n", c.KMS, c.DynamoDB, thousands(n), why)
+	}
+	for _, r := range rs {
+		row(r, r.Mode, false)
+	}
+	// The same counted requests with ES256 keys in kms mode: ECC Sign
+	// requests are priced higher (latency not measured: the CPU is the
+	// function's, the signature KMS's).
+	for _, r := range rs {
+		if r.Mode == modeKMS && r.Requests["Sign"] > 0 {
+			row(r, "kms, ES256 keys (priced, not run)", true)
+		}
 	}
 	return b.String()
 }

@@ -26,8 +26,8 @@ func TestParseFlags(t *testing.T) {
 // by hand.
 var testPrices = prices{
 	LambdaPerRequest: 0.2 / 1e6, LambdaPerGBs: 0.00001, APIPerRequest: 1 / 1e6,
-	PerWRU: 0.5 / 1e6, PerRRU: 0.25 / 1e6, KMSPerRSARequest: 0.03 / 1e4, KMSPerSymmetricRequest: 0.01 / 1e4,
-	KMSRSAQuota: 500, LambdaConcurrency: 1000,
+	PerWRU: 0.5 / 1e6, PerRRU: 0.25 / 1e6, KMSPerRSARequest: 0.03 / 1e4, KMSPerECCRequest: 0.15 / 1e4, KMSPerSymmetricRequest: 0.01 / 1e4,
+	KMSRSAQuota: 500, KMSECCQuota: 300, LambdaConcurrency: 1000,
 }
 
 func TestCostMultipliesCountedRequestsByPrices(t *testing.T) {
@@ -43,7 +43,7 @@ func TestCostMultipliesCountedRequestsByPrices(t *testing.T) {
 	if got := lambdaMS(r, 2048); got != 10 {
 		t.Errorf("2048 MB: %v ms, want 10", got)
 	}
-	got := cost(r, 128, testPrices)
+	got := cost(r, 128, testPrices, false)
 	want := costPerMillion{
 		Lambda:   0.2 + 1e6*0.00001*0.125*0.023, // requests + 0.125 GB × 23 ms
 		API:      1,
@@ -54,16 +54,26 @@ func TestCostMultipliesCountedRequestsByPrices(t *testing.T) {
 	if d := cmp.Diff(want, got, approx); d != "" {
 		t.Errorf("cost (-want +got):\n%s", d)
 	}
+	want.KMS = 2 * 15 // ES256 keys: ECC Sign requests
+	if d := cmp.Diff(want, cost(r, 128, testPrices, true), approx); d != "" {
+		t.Errorf("cost with ECC keys (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff(0.2+10*0.125*0.023+1+2+6, got.total(), approx); d != "" {
+		t.Errorf("total (-want +got):\n%s", d)
+	}
 }
 
 func TestCeilingIsTheKMSQuotaOverSignsOrLambdaConcurrency(t *testing.T) {
 	kmsMode := &result{DelayMS: 3, CPUMS: 1, Requests: map[string]float64{"TransactWriteItems": 1, "Sign": 2}}
-	if n, _ := ceiling(kmsMode, testPrices); n != 250 {
+	if n, _ := ceiling(kmsMode, testPrices, false); n != 250 {
 		t.Errorf("two Signs per exchange: %v/s, want 250", n)
+	}
+	if n, why := ceiling(kmsMode, testPrices, true); n != 150 || !strings.Contains(why, "ECC") {
+		t.Errorf("two ECC Signs per exchange: %v/s (%s), want 150 under the ECC quota", n, why)
 	}
 	envelope := &result{DelayMS: 3, CPUMS: 1, Requests: map[string]float64{"TransactWriteItems": 1}}
 	// 1000 instances, each 3 + 1.73 → 5 ms per exchange: 200,000/s.
-	if n, why := ceiling(envelope, testPrices); n != 200000 || !strings.Contains(why, "no KMS request") {
+	if n, why := ceiling(envelope, testPrices, false); n != 200000 || !strings.Contains(why, "no KMS request") {
 		t.Errorf("envelope: %v/s (%s), want 200000 bounded by Lambda concurrency", n, why)
 	}
 }

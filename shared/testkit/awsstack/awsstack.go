@@ -113,12 +113,12 @@ func (d *Stack) FunctionEnvVia(home, fn, dynamoURL, kmsURL string, extra ...stri
 	}.Env()
 }
 
-// Stop stops the emulators and removes what they built.
+// Stop stops the emulators. (The command calls awstest.RemoveBuilt before
+// it exits, once, since another Stack may reuse the built local-kms.)
 func (d *Stack) Stop() {
 	for _, srv := range d.servers {
 		srv.Stop()
 	}
-	awstest.RemoveBuilt()
 }
 
 // Config is an SDK configuration for an emulated service at

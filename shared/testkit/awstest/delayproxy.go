@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -45,6 +46,9 @@ func StartDelayProxy(target string, delay time.Duration) (*DelayProxy, error) {
 	}
 	p := &DelayProxy{URL: "http://" + ln.Addr().String(), Delay: delay, Counts: NewCounter(), ln: ln}
 	rp := httputil.NewSingleHostReverseProxy(u)
+	// A request its client gave up on (the SDK's per-attempt timeout) is
+	// the client's to report.
+	rp.ErrorLog = log.New(io.Discard, "", 0)
 	p.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		op := r.Header.Get("X-Amz-Target")
 		if i := strings.LastIndexByte(op, '.'); i >= 0 {
