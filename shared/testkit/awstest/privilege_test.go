@@ -22,7 +22,7 @@ var logicalIDs = map[local.Function]string{
 
 // grants reads the policy statements of a function's role from
 // template.yaml as action -> resource kinds ("table", "index/GSI1",
-// "signing", "mac", "previous", "logs"). CloudFormation tags are dropped by
+// "signing", "mac", "previous", "envelope", "logs"). CloudFormation tags are dropped by
 // the decoder; their values name the resources.
 func grants(t *testing.T, f local.Function) map[string][]string {
 	t.Helper()
@@ -109,6 +109,8 @@ func resourceKind(r string) string {
 		return "logs"
 	case r == "RefreshTokenMacKey.Arn":
 		return "mac"
+	case r == "EnvelopeKey.Arn":
+		return "envelope"
 	case r == "PreviousSigningKeyArns":
 		return "previous"
 	case strings.HasSuffix(r, "SigningKey.Arn") || r == "SigningKeyArn":
@@ -123,48 +125,54 @@ func resourceKind(r string) string {
 // that were not used are only logged: these tests may not reach them.
 func (s *stack) checkLeastPrivilege(t *testing.T) {
 	for _, f := range local.Functions {
-		granted := grants(t, f)
-		if len(granted) == 0 {
-			t.Errorf("%s: no policy statements in template.yaml", logicalIDs[f])
+		checkGranted(t, f, s.proxies[f].Calls(), s.keyKind)
+	}
+}
+
+// checkGranted checks the calls function f made against its policy;
+// keyKind names the key of a KMS call (its KeyId, which may be empty).
+func checkGranted(t *testing.T, f local.Function, calls []awsCall, keyKind func(action, keyID string) string) {
+	t.Helper()
+	granted := grants(t, f)
+	if len(granted) == 0 {
+		t.Errorf("%s: no policy statements in template.yaml", logicalIDs[f])
+		return
+	}
+	if len(calls) == 0 {
+		t.Errorf("%s made no AWS request: run the whole test, not one subtest alone", f)
+		return
+	}
+	used := map[string]bool{}
+	for _, c := range calls {
+		kind := c.Resource
+		if strings.HasPrefix(c.Action, "kms:") {
+			kind = keyKind(c.Action, c.Resource)
+		}
+		key := c.Action + " on " + kind
+		if used[key] {
 			continue
 		}
-		calls := s.proxies[f].Calls()
-		if len(calls) == 0 {
-			t.Errorf("%s made no AWS request: run the whole TestFunctionsUnderTheEmulator, not this subtest alone", f)
-			continue
+		used[key] = true
+		if !slices.Contains(granted[c.Action], kind) {
+			t.Errorf("%s used %s, which template.yaml does not grant it (grants: %v)", f, key, granted)
 		}
-		used := map[string]bool{}
-		for _, c := range calls {
-			kind := c.Resource
-			if strings.HasPrefix(c.Action, "kms:") {
-				kind = s.keyKind(c.Resource)
-			}
-			key := c.Action + " on " + kind
-			if used[key] {
-				continue
-			}
-			used[key] = true
-			if !slices.Contains(granted[c.Action], kind) {
-				t.Errorf("%s used %s, which template.yaml does not grant it (grants: %v)", f, key, granted)
+	}
+	var unused []string
+	for _, action := range slices.Sorted(maps.Keys(granted)) {
+		for _, kind := range granted[action] {
+			if !used[action+" on "+kind] && kind != "previous" {
+				unused = append(unused, action+" on "+kind)
 			}
 		}
-		var unused []string
-		for _, action := range slices.Sorted(maps.Keys(granted)) {
-			for _, kind := range granted[action] {
-				if !used[action+" on "+kind] && kind != "previous" {
-					unused = append(unused, action+" on "+kind)
-				}
-			}
-		}
-		t.Logf("%s used: %v", f, slices.Sorted(maps.Keys(used)))
-		if len(unused) > 0 {
-			t.Logf("%s is granted but did not use here: %v", f, unused)
-		}
+	}
+	t.Logf("%s used: %v", f, slices.Sorted(maps.Keys(used)))
+	if len(unused) > 0 {
+		t.Logf("%s is granted but did not use here: %v", f, unused)
 	}
 }
 
 // keyKind names the key a KMS request's KeyId refers to.
-func (s *stack) keyKind(keyID string) string {
+func (s *stack) keyKind(_, keyID string) string {
 	switch {
 	case keyID == "":
 		return "no key"

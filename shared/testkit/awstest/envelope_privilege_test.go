@@ -1,0 +1,136 @@
+package awstest_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
+
+	"github.com/mrrt-auth/mrrt/shared/adapters/dynamostore"
+	"github.com/mrrt-auth/mrrt/shared/adapters/kmssigner"
+	"github.com/mrrt-auth/mrrt/shared/core/oauth"
+	"github.com/mrrt-auth/mrrt/shared/runtime/local"
+	"github.com/mrrt-auth/mrrt/shared/runtime/seed"
+	"github.com/mrrt-auth/mrrt/shared/testkit/awstest"
+)
+
+// TestEnvelopeTokenFunctionUsesOnlyGrantedActions runs the token bootstrap
+// with SIGNING_MODE=envelope (its cold start unwraps the key pair; then a
+// client-credentials token, a code exchange and a refresh) and holds every
+// AWS action it used against the token role's policy in template.yaml,
+// the statements of the WithEnvelope condition included.
+func TestEnvelopeTokenFunctionUsesOnlyGrantedActions(t *testing.T) {
+	emulator, boots := build(t)
+	ctx := context.Background()
+	ddbURL, kmsURL := os.Getenv(externalEndpoint), os.Getenv(externalEndpoint)
+	if ddbURL == "" {
+		ddbURL, kmsURL = awstest.StartMoto(t), awstest.StartKMS(t)
+	}
+	db := dynamodb.NewFromConfig(awstest.Config(ddbURL))
+	kc := kms.NewFromConfig(awstest.Config(kmsURL))
+	table := "mrrt-env-" + oauth.HashToken(fmt.Sprint(time.Now().UnixNano()))[:8]
+	mustOK(t, dynamostore.CreateTable(ctx, db, table))
+	store := dynamostore.New(db, table)
+
+	signing, err := kc.CreateKey(ctx, &kms.CreateKeyInput{KeySpec: kmstypes.KeySpecRsa2048, KeyUsage: kmstypes.KeyUsageTypeSignVerify})
+	mustOK(t, err)
+	mac, err := kc.CreateKey(ctx, &kms.CreateKeyInput{KeySpec: kmstypes.KeySpecHmac256, KeyUsage: kmstypes.KeyUsageTypeGenerateVerifyMac})
+	mustOK(t, err)
+	wrap, err := kc.CreateKey(ctx, &kms.CreateKeyInput{KeySpec: kmstypes.KeySpecSymmetricDefault, KeyUsage: kmstypes.KeyUsageTypeEncryptDecrypt})
+	mustOK(t, err)
+	pair, err := kmssigner.NewWrappedKey(ctx, kc, *wrap.KeyMetadata.Arn, oauth.AlgRS256, time.Now())
+	mustOK(t, err)
+	pair.Current = true
+	mustOK(t, store.PutWrappedKey(ctx, pair))
+
+	const issuer = "https://auth.example.com"
+	doc, err := seed.Default(issuer)
+	mustOK(t, err)
+	mustOK(t, seed.Load(ctx, store, doc, rand.Reader, time.Now()))
+
+	rec := newAWSRecorder(t, ddbURL, kmsURL)
+	f, err := awstest.StartFunction(ctx, emulator, boots[local.Token], awstest.FunctionConfig{
+		Name: string(local.Token), Table: table, KeyID: *signing.KeyMetadata.Arn, MACKeyID: *mac.KeyMetadata.Arn, Issuer: issuer,
+		DynamoDB: rec.URL, KMS: rec.URL, HomeDir: t.TempDir(), Extra: []string{"SIGNING_MODE=envelope"},
+	}.Env())
+	mustOK(t, err)
+	defer func() {
+		f.Stop()
+		if t.Failed() {
+			t.Logf("output of the token function:\n%s", tail(f.Log(), 6000))
+		}
+	}()
+
+	post := func(form url.Values) map[string]any {
+		t.Helper()
+		event, err := awstest.TokenEvent(form, "envelope-"+form.Get("grant_type"))
+		mustOK(t, err)
+		inv, err := f.Invoke(ctx, event)
+		mustOK(t, err)
+		var body map[string]any
+		if json.Unmarshal([]byte(inv.Response.Body), &body); inv.Response.StatusCode != 200 {
+			t.Fatalf("%s: %d %s", form.Get("grant_type"), inv.Response.StatusCode, inv.Response.Body)
+		}
+		return body
+	}
+	post(url.Values{"grant_type": {"client_credentials"}, "client_id": {"demo-m2m"}, "client_secret": {"demo-m2m-secret-change-me"}, "audience": {"https://api.example.com"}})
+	const verifier = "envelope-privilege-verifier-0123456789-0123456789"
+	sum := sha256.Sum256([]byte(verifier))
+	code := "envelope-privilege-code-" + strings.Repeat("x", 24)
+	mustOK(t, store.CreateCode(ctx, &oauth.AuthCode{
+		Hash: oauth.HashToken(code), ClientID: "demo-spa", RedirectURI: "https://app.example.com/callback",
+		CodeChallenge: base64.RawURLEncoding.EncodeToString(sum[:]), CodeChallengeMethod: oauth.CodeChallengeS256,
+		Audience: "https://api.example.com", Scopes: []string{"openid", "offline_access", "read:data"}, UserID: "auth0|demo",
+		AuthTime: time.Now(), ExpiresAt: time.Now().Add(oauth.CodeLifetime),
+	}))
+	tokens := post(url.Values{"grant_type": {"authorization_code"}, "client_id": {"demo-spa"}, "code": {code},
+		"redirect_uri": {"https://app.example.com/callback"}, "code_verifier": {verifier}})
+	rt, _ := tokens["refresh_token"].(string)
+	post(url.Values{"grant_type": {"refresh_token"}, "client_id": {"demo-spa"}, "refresh_token": {rt}, "audience": {"https://billing.example.com"}})
+
+	wrapID, macID := *wrap.KeyMetadata.KeyId, *mac.KeyMetadata.KeyId
+	calls := rec.Calls()
+	var decrypts int
+	for _, c := range calls {
+		if c.Action == "kms:Decrypt" {
+			decrypts++
+		}
+		if c.Action == "kms:Sign" {
+			t.Errorf("envelope mode called kms:Sign on %q", c.Resource)
+		}
+	}
+	if decrypts != 1 {
+		t.Errorf("%d kms:Decrypt calls, want 1 (the key pair, at the cold start)", decrypts)
+	}
+	checkGranted(t, local.Token, calls, func(action, keyID string) string {
+		switch {
+		case strings.Contains(keyID, wrapID):
+			return "envelope"
+		case keyID == "" && action == "kms:Decrypt":
+			// A symmetric ciphertext names its key; the only one here is
+			// the wrapping key.
+			return "envelope"
+		case strings.Contains(keyID, macID):
+			return "mac"
+		}
+		return fmt.Sprintf("unknown key %q", keyID)
+	})
+}
+
+func mustOK(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
