@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -210,5 +211,41 @@ func TestSealedTokenExchanges(t *testing.T) {
 		if fam := f.family(rt); fam.Revoked || fam.Generation != 0 {
 			t.Errorf("family revoked=%v generation=%d, want untouched", fam.Revoked, fam.Generation)
 		}
+	})
+
+	revoke := func(f *fixture, client, token string) {
+		t.Helper()
+		if res := f.post("/oauth/revoke", client, url.Values{"token": {token}}); res.Status != http.StatusOK {
+			t.Fatalf("revoke: %v", res)
+		}
+	}
+	t.Run("a sealed token is revoked without reading its family; another client's is not", func(t *testing.T) {
+		f := newFixture(t)
+		rt := f.login(codeSpec{})
+		before := f.store.Calls("Family")
+		revoke(f, webID, rt) // RFC 7009 §2.1: another client's token changes nothing
+		if f.store.Calls("Family") != before {
+			t.Error("revocation read the family")
+		}
+		if f.family(rt).Revoked {
+			t.Fatal("another client revoked the family")
+		}
+		before = f.store.Calls("Family")
+		revoke(f, spaID, rt)
+		if got := f.store.Calls("Family") - before; got != 0 {
+			t.Errorf("%d family reads for a revocation, want 0", got)
+		}
+		if fam := f.family(rt); !fam.Revoked || fam.RevokeReason != "revoked_by_client" {
+			t.Errorf("family revoked=%v reason=%q", fam.Revoked, fam.RevokeReason)
+		}
+	})
+	t.Run("a version-1 token is revoked too", func(t *testing.T) {
+		f := newFixture(t)
+		rt := f.versionOne(f.login(codeSpec{}))
+		revoke(f, spaID, rt)
+		if !f.family(rt).Revoked {
+			t.Error("family not revoked")
+		}
+		wantError(t, f.refresh(spaID, rt), http.StatusBadRequest, oauth.InvalidGrant)
 	})
 }
