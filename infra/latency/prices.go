@@ -1,11 +1,11 @@
 package main
 
 // listPrices are AWS's public list prices and default quotas for
-// us-east-1, as read on 2026-12-04 from stored copies of the pages in
-// Sources. AWS draws its price tables in the browser, so the KMS request
-// prices, the API Gateway HTTP API price and DynamoDB's per-unit prices
-// were read from third-party transcriptions of those pages; the Lambda
-// prices, the unit rules and the KMS quotas from AWS's own text. They
+// us-east-1, as read on 2026-12-04 from the pages in Sources. AWS draws
+// its price tables in the browser, so the KMS request prices, the API
+// Gateway HTTP API price and DynamoDB's per-unit prices were read from
+// third-party transcriptions of those pages; the Lambda prices, the unit
+// rules and the KMS quotas from AWS's own text. They
 // change: read them again before relying on the figures.
 var listPrices = prices{
 	Date: "2026-12-04",
