@@ -35,7 +35,8 @@ func main() {
 		}
 		return token.NewHandler(token.Deps{
 			Clients: d.Store, APIs: d.Store, ClientGrants: d.Store, Codes: d.Store, Families: d.Store, Users: d.Store, Replay: d.Store,
-			Signer: keys.Signer, RefreshKey: keys.RefreshKey, Issuer: d.Issuer, Logger: slog.Default(),
+			Signer: keys.Signer, RefreshKey: keys.RefreshKey, PreviousRefreshKeys: keys.PreviousRefreshKeys,
+			Issuer: d.Issuer, Logger: slog.Default(),
 			Events:      lambdahttp.EventLogger(slog.Default(), "token"),
 			Permissions: d.Roles,
 		}), nil

@@ -21,12 +21,18 @@ type Settings struct {
 	Current  []string // current signing keys: id, ARN or alias
 	Previous []string // keys still published in the JWKS
 	MACKeyID string   // HMAC_256 key deriving the refresh-token secret
+	// PreviousMACKeyIDs are the HMAC_256 keys of earlier refresh-token
+	// secrets (a rotation's overlap).
+	PreviousMACKeyIDs []string
 }
 
 // Keys are the KMS-held keys of the token and policy-admin functions.
 type Keys struct {
 	Signer     oauth.Signer
 	RefreshKey func(ctx context.Context) ([]byte, error)
+	// PreviousRefreshKeys derives the secrets of PreviousMACKeyIDs, in
+	// order; nil when there are none.
+	PreviousRefreshKeys func(ctx context.Context) ([][]byte, error)
 }
 
 // FromConfig builds the keys of s on a KMS client of cfg, without any
@@ -37,5 +43,23 @@ func FromConfig(cfg aws.Config, s Settings) (*Keys, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kmssigner: %w", err)
 	}
-	return &Keys{Signer: signer, RefreshKey: MACKey(kc, s.MACKeyID, RefreshKeyLabel)}, nil
+	keys := &Keys{Signer: signer, RefreshKey: MACKey(kc, s.MACKeyID, RefreshKeyLabel)}
+	if len(s.PreviousMACKeyIDs) > 0 {
+		previous := make([]func(context.Context) ([]byte, error), len(s.PreviousMACKeyIDs))
+		for i, id := range s.PreviousMACKeyIDs {
+			previous[i] = MACKey(kc, id, RefreshKeyLabel)
+		}
+		keys.PreviousRefreshKeys = func(ctx context.Context) ([][]byte, error) {
+			out := make([][]byte, len(previous))
+			for i, key := range previous {
+				k, err := key(ctx)
+				if err != nil {
+					return nil, err
+				}
+				out[i] = k
+			}
+			return out, nil
+		}
+	}
+	return keys, nil
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/go-jose/go-jose/v4"
@@ -29,6 +30,7 @@ func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
 // env is one local-kms server with a few keys, and a client that counts
 // its requests and can be made to fail.
 type env struct {
+	cfg     aws.Config
 	api     *kms.Client
 	counter *awstest.Counter
 	faults  *awstest.Faults
@@ -45,7 +47,8 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	endpoint := awstest.StartKMS(t)
 	e := &env{counter: awstest.NewCounter(), faults: &awstest.Faults{}}
-	e.api = kms.NewFromConfig(awstest.Config(endpoint, e.counter.Install, e.faults.Install))
+	e.cfg = awstest.Config(endpoint, e.counter.Install, e.faults.Install)
+	e.api = kms.NewFromConfig(e.cfg)
 	e.rsa = e.createKey(t, types.KeySpecRsa2048, types.KeyUsageTypeSignVerify)
 	e.rsaOld = e.createKey(t, types.KeySpecRsa2048, types.KeyUsageTypeSignVerify)
 	e.ec = e.createKey(t, types.KeySpecEccNistP256, types.KeyUsageTypeSignVerify)
@@ -91,6 +94,47 @@ func TestKMS(t *testing.T) {
 	t.Run("faults", func(t *testing.T) { testFaults(t, e) })
 	t.Run("unusable keys", func(t *testing.T) { testUnusableKeys(t, e) })
 	t.Run("MAC key", func(t *testing.T) { testMACKey(t, e) })
+	t.Run("previous MAC keys", func(t *testing.T) { testPreviousRefreshKeys(t, e) })
+}
+
+// testPreviousRefreshKeys: FromConfig derives the refresh-token secret of
+// each previous MAC key, in order, as MACKey does for the current one.
+func testPreviousRefreshKeys(t *testing.T, e *env) {
+	ctx := t.Context()
+	old1 := e.createKey(t, types.KeySpecHmac256, types.KeyUsageTypeGenerateVerifyMac)
+	old2 := e.createKey(t, types.KeySpecHmac256, types.KeyUsageTypeGenerateVerifyMac)
+	keys, err := kmssigner.FromConfig(e.cfg, kmssigner.Settings{Alg: oauth.AlgRS256, Current: []string{e.rsa}, MACKeyID: e.mac, PreviousMACKeyIDs: []string{old1, old2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	current, err := keys.RefreshKey(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	previous, err := keys.PreviousRefreshKeys(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want [][]byte
+	for _, id := range []string{old1, old2} {
+		k, err := kmssigner.MACKey(e.api, id, kmssigner.RefreshKeyLabel)(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, k)
+	}
+	if d := cmp.Diff(want, previous); d != "" {
+		t.Errorf("previous refresh keys (-want +got):\n%s", d)
+	}
+	for i, k := range previous {
+		if bytes.Equal(k, current) {
+			t.Errorf("previous key %d equals the current one", i)
+		}
+	}
+	none, err := kmssigner.FromConfig(e.cfg, kmssigner.Settings{Alg: oauth.AlgRS256, Current: []string{e.rsa}, MACKeyID: e.mac})
+	if err != nil || none.PreviousRefreshKeys != nil {
+		t.Errorf("without previous MAC keys: PreviousRefreshKeys set %v, %v", none.PreviousRefreshKeys != nil, err)
+	}
 }
 
 func testConformance(t *testing.T, e *env) {

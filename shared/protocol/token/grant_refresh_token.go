@@ -53,17 +53,14 @@ func (h *handler) refresh(ctx context.Context, client *oauth.Client, form url.Va
 	if err != nil {
 		return nil, err
 	}
-	key, err := h.refreshKey(ctx)
+	// Parse: a token that fails here never reaches the store.
+	codec, presented, ok, err := h.openRefreshToken(ctx, raw)
 	if err != nil {
 		return nil, err
 	}
-
-	// Parse: a token that fails here never reaches the store.
-	codec := h.codecFor(key)
 	defer h.codecs.Put(codec)
-	presented, err := codec.decode(raw)
-	if err != nil {
-		return nil, errRefresh("invalid refresh token", err)
+	if !ok {
+		return nil, errRefresh("invalid refresh token", errMalformedToken)
 	}
 	hash := oauth.HashToken(raw)
 	successor, err := codec.successor(&presented)

@@ -53,6 +53,10 @@ type Deps struct {
 	// RefreshKey returns the server's secret (>= 32 bytes) for refresh-token
 	// MACs and successor derivation; called per request, implementations cache.
 	RefreshKey func(ctx context.Context) ([]byte, error)
+	// PreviousRefreshKeys, when set, returns the keys RefreshKey had before
+	// (a rotation's overlap): their tokens keep working, and their families
+	// keep rotating under them, while new families get RefreshKey's.
+	PreviousRefreshKeys func(ctx context.Context) ([][]byte, error)
 	// Events receives one event per token request, revocation and reuse
 	// detection (Auth0's log event shape); nil drops them.
 	Events          oauth.EventSink
@@ -179,6 +183,39 @@ func (h *handler) api(ctx context.Context, audience string, notFound *oauth.Erro
 		return nil, fmt.Errorf("token: resource server: %w", err)
 	}
 	return api, nil
+}
+
+// openRefreshToken decodes raw under the current refresh-token key, then
+// under each previous one, and returns the codec of the key that opened
+// it (take it back with h.codecs.Put): a token's successor is made under
+// the same key, so a family stays on its key through a rotation and
+// concurrent exchanges still agree on the successor. ok is false for a
+// token no key opens; err is a fault fetching the keys.
+func (h *handler) openRefreshToken(ctx context.Context, raw string) (c *codec, t refreshToken, ok bool, err error) {
+	key, err := h.refreshKey(ctx)
+	if err != nil {
+		return nil, t, false, err
+	}
+	c = h.codecFor(key)
+	if t, err = c.decode(raw); err == nil || h.d.PreviousRefreshKeys == nil {
+		return c, t, err == nil, nil
+	}
+	previous, err := h.d.PreviousRefreshKeys(ctx)
+	if err != nil {
+		h.codecs.Put(c)
+		return nil, t, false, fmt.Errorf("token: previous refresh keys: %w", err)
+	}
+	for _, k := range previous {
+		if checkRefreshKey(k) != nil {
+			continue
+		}
+		pc := newCodec(k)
+		if t, err := pc.decode(raw); err == nil {
+			h.codecs.Put(c)
+			return pc, t, true, nil
+		}
+	}
+	return c, t, false, nil
 }
 
 // refreshKey returns the refresh-token MAC key.

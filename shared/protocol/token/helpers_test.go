@@ -69,17 +69,19 @@ func testSigners(t testing.TB) (*localsigner.Signer, *localsigner.Signer) {
 
 // fixture is a token handler over a seeded memstore, behind fault decorators.
 type fixture struct {
-	t       testing.TB
-	store   *faults.Store
-	roles   oauth.RoleStore // the memory store behind store (RBAC)
-	signer  *faults.Signer
-	clock   *oauthtest.Clock
-	key     []byte
-	keyErr  error // returned by RefreshKey when set
-	keyMu   sync.Mutex
-	handler http.Handler
-	logs    *oauthtest.SyncBuffer
-	methods map[string]string // client id -> registered auth method
+	t      testing.TB
+	store  *faults.Store
+	roles  oauth.RoleStore // the memory store behind store (RBAC)
+	signer *faults.Signer
+	clock  *oauthtest.Clock
+	key    []byte
+	keyErr error // returned by RefreshKey when set
+	// previous are the refresh-token keys before f.key (PreviousRefreshKeys).
+	previous [][]byte
+	keyMu    sync.Mutex
+	handler  http.Handler
+	logs     *oauthtest.SyncBuffer
+	methods  map[string]string // client id -> registered auth method
 }
 
 func newFixture(t testing.TB) *fixture {
@@ -133,6 +135,11 @@ func newFixtureWith(t testing.TB, signer oauth.Signer, iss string) *fixture {
 				return nil, err
 			}
 			return f.key, nil
+		},
+		PreviousRefreshKeys: func(context.Context) ([][]byte, error) {
+			f.keyMu.Lock()
+			defer f.keyMu.Unlock()
+			return f.previous, nil
 		},
 		Now:    f.clock.Now,
 		Rand:   rand.Reader,
@@ -436,6 +443,12 @@ func (f *fixture) refresh(clientID, rt string, extra ...string) result {
 func (f *fixture) family(rt string) *oauth.Family {
 	f.t.Helper()
 	d, err := decodeRefreshToken(rt, f.key)
+	for _, k := range f.previous {
+		if err == nil {
+			break
+		}
+		d, err = decodeRefreshToken(rt, k)
+	}
 	if err != nil {
 		f.t.Fatalf("decode refresh token: %v", err)
 	}

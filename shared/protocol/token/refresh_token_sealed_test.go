@@ -249,3 +249,65 @@ func TestSealedTokenExchanges(t *testing.T) {
 		wantError(t, f.refresh(spaID, rt), http.StatusBadRequest, oauth.InvalidGrant)
 	})
 }
+
+// TestRefreshKeyRotation: after the refresh-token key changes, with the
+// old key among PreviousRefreshKeys, the old key's families keep working
+// and stay on it; new families get the new key; once the old key is gone,
+// its tokens are invalid_grant and revoke nothing.
+func TestRefreshKeyRotation(t *testing.T) {
+	oldKey, newKey := bytes.Repeat([]byte{0x5a}, 32), bytes.Repeat([]byte{0x6b}, 32)
+	opens := func(raw string, key []byte) bool {
+		_, err := decodeRefreshToken(raw, key)
+		return err == nil
+	}
+	rotate := func(f *fixture) {
+		f.keyMu.Lock()
+		f.key, f.previous = newKey, [][]byte{oldKey}
+		f.keyMu.Unlock()
+	}
+
+	t.Run("an old family keeps rotating under the old key, and a new one starts under the new key", func(t *testing.T) {
+		f := newFixture(t)
+		f.updateClient(spaID, func(c *oauth.Client) { c.RefreshToken.Leeway = 30 })
+		old := f.login(codeSpec{})
+		rotate(f)
+		r := f.refresh(spaID, old, "audience", apiBilling)
+		wantOK(t, r)
+		if !opens(r.RefreshToken, oldKey) || opens(r.RefreshToken, newKey) {
+			t.Error("the successor of an old-key token is not under the old key")
+		}
+		// A leeway retry agrees on the successor across the rotation.
+		again := f.refresh(spaID, old)
+		wantOK(t, again)
+		if again.RefreshToken != r.RefreshToken {
+			t.Error("the leeway retry got another successor")
+		}
+		wantOK(t, f.refresh(spaID, r.RefreshToken))
+		fresh := f.login(codeSpec{})
+		if !opens(fresh, newKey) || opens(fresh, oldKey) {
+			t.Error("a new family's token is not under the new key")
+		}
+		wantOK(t, f.refresh(spaID, fresh))
+		// RFC 7009 revocation opens old-key tokens too.
+		if res := f.post("/oauth/revoke", spaID, url.Values{"token": {old}}); res.Status != http.StatusOK || !f.family(old).Revoked {
+			t.Errorf("revocation of an old-key token: %v, revoked %v", res, f.family(old).Revoked)
+		}
+	})
+
+	t.Run("once the old key is gone, its tokens are invalid_grant and revoke nothing", func(t *testing.T) {
+		f := newFixture(t)
+		old := f.login(codeSpec{})
+		before := f.family(old)
+		f.keyMu.Lock()
+		f.key = newKey
+		f.keyMu.Unlock()
+		r := f.refresh(spaID, old)
+		wantError(t, r, http.StatusBadRequest, oauth.InvalidGrant)
+		f.keyMu.Lock()
+		f.key = oldKey
+		f.keyMu.Unlock()
+		if d := cmp.Diff(before, f.family(old)); d != "" {
+			t.Errorf("the family changed (-before +after):\n%s", d)
+		}
+	})
+}

@@ -42,14 +42,12 @@ func (h *handler) revoke(w http.ResponseWriter, r *http.Request) error {
 	if raw == "" {
 		return oauth.Errorf(oauth.InvalidRequest, "token missing")
 	}
-	key, err := h.refreshKey(ctx)
+	codec, rt, ok, err := h.openRefreshToken(ctx, raw)
 	if err != nil {
 		return err
 	}
-	codec := h.codecFor(key)
-	defer h.codecs.Put(codec)
-	rt, err := codec.decode(raw)
-	if err != nil {
+	h.codecs.Put(codec)
+	if !ok {
 		return nil // not one of our refresh tokens
 	}
 	// A sealed token names its client itself: no read before the write.

@@ -17,6 +17,8 @@
 //	KMS_ES256_KEY_ID      a second current key, of the other algorithm (optional)
 //	KMS_PREVIOUS_KEY_IDS  comma-separated keys still published in the JWKS (optional)
 //	KMS_MAC_KEY_ID        HMAC_256 key deriving the refresh-token secret (required)
+//	KMS_PREVIOUS_MAC_KEY_IDS comma-separated HMAC_256 keys of earlier refresh-token
+//	                      secrets, whose families keep working (optional)
 //	ISSUER                e.g. https://auth.example.com/ (required; used byte for byte as iss)
 //	ADMIN_AUDIENCE        audience of the admin API (default ISSUER + "/api/v2/")
 //	SIGNING_MODE          kms (default: KMS signs every token) or envelope (the
@@ -100,6 +102,8 @@ type KMSSettings struct {
 	Current  []string // KMS_KEY_ID, then KMS_ES256_KEY_ID if set
 	Previous []string // KMS_PREVIOUS_KEY_IDS
 	MACKeyID string   // KMS_MAC_KEY_ID
+	// PreviousMACKeyIDs is KMS_PREVIOUS_MAC_KEY_IDS.
+	PreviousMACKeyIDs []string
 }
 
 // Load reads the SDK configuration and the environment through getenv
@@ -135,14 +139,15 @@ func FromConfig(cfg aws.Config, getenv func(string) string) (*Deps, error) {
 	}
 	store := dynamostore.New(db, env.table)
 	return &Deps{
-		Store:          cachestore.New(store, env.cacheTTL, time.Now),
-		Roles:          store,
-		SigningMode:    env.signingMode,
-		WrappedKeys:    store,
-		Issuer:         env.issuer,
-		AdminAudience:  env.adminAudience,
-		Config:         cfg,
-		KMS:            KMSSettings{Alg: env.keyAlg, Current: current, Previous: env.previousKeyIDs, MACKeyID: env.macKeyID},
+		Store:         cachestore.New(store, env.cacheTTL, time.Now),
+		Roles:         store,
+		SigningMode:   env.signingMode,
+		WrappedKeys:   store,
+		Issuer:        env.issuer,
+		AdminAudience: env.adminAudience,
+		Config:        cfg,
+		KMS: KMSSettings{Alg: env.keyAlg, Current: current, Previous: env.previousKeyIDs, MACKeyID: env.macKeyID,
+			PreviousMACKeyIDs: env.previousMACKeyIDs},
 		EventLogGroups: env.eventLogGroups,
 	}, nil
 }
@@ -150,6 +155,7 @@ func FromConfig(cfg aws.Config, getenv func(string) string) (*Deps, error) {
 type env struct {
 	table, keyID, keyAlg, es256KeyID, macKeyID string
 	previousKeyIDs, eventLogGroups             []string
+	previousMACKeyIDs                          []string
 	issuer, adminAudience, signingMode         string
 	cacheTTL                                   time.Duration
 }
@@ -159,16 +165,17 @@ type env struct {
 func readEnv(getenv func(string) string) (*env, error) {
 	get := func(name string) string { return strings.TrimSpace(getenv(name)) }
 	e := &env{
-		table:          get("TABLE_NAME"),
-		keyID:          get("KMS_KEY_ID"),
-		keyAlg:         get("KMS_KEY_ALG"),
-		es256KeyID:     get("KMS_ES256_KEY_ID"),
-		macKeyID:       get("KMS_MAC_KEY_ID"),
-		previousKeyIDs: splitList(get("KMS_PREVIOUS_KEY_IDS")),
-		eventLogGroups: splitList(get("EVENT_LOG_GROUPS")),
-		issuer:         get("ISSUER"),
-		adminAudience:  get("ADMIN_AUDIENCE"),
-		cacheTTL:       cachestore.DefaultTTL,
+		table:             get("TABLE_NAME"),
+		keyID:             get("KMS_KEY_ID"),
+		keyAlg:            get("KMS_KEY_ALG"),
+		es256KeyID:        get("KMS_ES256_KEY_ID"),
+		macKeyID:          get("KMS_MAC_KEY_ID"),
+		previousKeyIDs:    splitList(get("KMS_PREVIOUS_KEY_IDS")),
+		previousMACKeyIDs: splitList(get("KMS_PREVIOUS_MAC_KEY_IDS")),
+		eventLogGroups:    splitList(get("EVENT_LOG_GROUPS")),
+		issuer:            get("ISSUER"),
+		adminAudience:     get("ADMIN_AUDIENCE"),
+		cacheTTL:          cachestore.DefaultTTL,
 	}
 	var missing []string
 	for _, r := range []struct{ name, value string }{

@@ -107,8 +107,10 @@ func resourceKind(r string) string {
 		return strings.TrimPrefix(r, "${Table.Arn}/")
 	case strings.HasSuffix(r, "LogGroup.Arn"):
 		return "logs"
-	case r == "RefreshTokenMacKey.Arn":
+	case r == "RefreshTokenMacKey.Arn" || r == "RefreshTokenKeyArn":
 		return "mac"
+	case r == "PreviousRefreshTokenKeyArns":
+		return "previous"
 	case r == "EnvelopeKey.Arn":
 		return "envelope"
 	case r == "PreviousSigningKeyArns":
