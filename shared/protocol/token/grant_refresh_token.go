@@ -21,9 +21,11 @@ const (
 	posReused                 // a retired token: the family is revoked (RFC 9700 §4.14.2)
 )
 
-// maxCommitAttempts bounds the classify/commit loop. A lost race moves
-// the presented token out of the head position for good, so the second
-// pass never commits; the bound only guards against a misbehaving store.
+// maxCommitAttempts bounds the classify/commit loop: a sealed token's
+// first commit assumes it is the head; if it is not, the refusal places it
+// (a leeway retry then commits the head in place on the second pass, and
+// anything else ends the loop). The bound only guards against a head that
+// keeps moving or a misbehaving store.
 const maxCommitAttempts = 3
 
 func errRefresh(desc string, cause error) error {
