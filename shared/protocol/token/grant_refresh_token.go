@@ -33,9 +33,9 @@ func errRefresh(desc string, cause error) error {
 }
 
 // refresh is the refresh_token grant with Multi-Resource Refresh Tokens.
-// Order: check the token's MAC, read and classify its
-// family, resolve audience and scope, sign, and only then commit the
-// rotation. Everything that can refuse the request happens before the
+// Order: open the token (its seal or MAC), take its family from
+// the sealed facts (a version-1 token's is read) and classify it, resolve
+// audience and scope, sign, and only then commit the rotation. Everything that can refuse the request happens before the
 // commit, so a refused or failed request leaves the presented token
 // usable; infrastructure faults are returned as they are (503/500), never
 // as invalid_grant.
