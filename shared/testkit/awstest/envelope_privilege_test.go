@@ -72,30 +72,9 @@ func TestEnvelopeTokenFunctionUsesOnlyGrantedActions(t *testing.T) {
 		}
 	}()
 
-	post := func(form url.Values) map[string]any {
-		t.Helper()
-		event, err := awstest.TokenEvent(form, "envelope-"+form.Get("grant_type"))
-		mustOK(t, err)
-		inv, err := f.Invoke(ctx, event)
-		mustOK(t, err)
-		var body map[string]any
-		if json.Unmarshal([]byte(inv.Response.Body), &body); inv.Response.StatusCode != 200 {
-			t.Fatalf("%s: %d %s", form.Get("grant_type"), inv.Response.StatusCode, inv.Response.Body)
-		}
-		return body
-	}
+	post := func(form url.Values) map[string]any { return postToken(t, f, form) }
 	post(url.Values{"grant_type": {"client_credentials"}, "client_id": {"demo-m2m"}, "client_secret": {"demo-m2m-secret-change-me"}, "audience": {"https://api.example.com"}})
-	const verifier = "envelope-privilege-verifier-0123456789-0123456789"
-	sum := sha256.Sum256([]byte(verifier))
-	code := "envelope-privilege-code-" + strings.Repeat("x", 24)
-	mustOK(t, store.CreateCode(ctx, &oauth.AuthCode{
-		Hash: oauth.HashToken(code), ClientID: "demo-spa", RedirectURI: "https://app.example.com/callback",
-		CodeChallenge: base64.RawURLEncoding.EncodeToString(sum[:]), CodeChallengeMethod: oauth.CodeChallengeS256,
-		Audience: "https://api.example.com", Scopes: []string{"openid", "offline_access", "read:data"}, UserID: "auth0|demo",
-		AuthTime: time.Now(), ExpiresAt: time.Now().Add(oauth.CodeLifetime),
-	}))
-	tokens := post(url.Values{"grant_type": {"authorization_code"}, "client_id": {"demo-spa"}, "code": {code},
-		"redirect_uri": {"https://app.example.com/callback"}, "code_verifier": {verifier}})
+	tokens := post(redeemForm(newCode(t, store, "openid offline_access read:data")))
 	rt, _ := tokens["refresh_token"].(string)
 	post(url.Values{"grant_type": {"refresh_token"}, "client_id": {"demo-spa"}, "refresh_token": {rt}, "audience": {"https://billing.example.com"}})
 
@@ -133,4 +112,42 @@ func mustOK(t *testing.T, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// postToken sends form to the token function's /oauth/token and wants a
+// 200; it returns the JSON body.
+func postToken(t *testing.T, f *awstest.Function, form url.Values) map[string]any {
+	t.Helper()
+	event, err := awstest.TokenEvent(form, "test-"+form.Get("grant_type"))
+	mustOK(t, err)
+	inv, err := f.Invoke(context.Background(), event)
+	mustOK(t, err)
+	var body map[string]any
+	if json.Unmarshal([]byte(inv.Response.Body), &body); inv.Response.StatusCode != 200 {
+		t.Fatalf("%s: %d %s", form.Get("grant_type"), inv.Response.StatusCode, inv.Response.Body)
+	}
+	return body
+}
+
+// codeVerifier is the PKCE verifier of newCode's codes.
+const codeVerifier = "awstest-code-verifier-0123456789-0123456789-0123"
+
+// newCode writes an authorization code of the seed's demo user for the
+// demo SPA straight to the table, as /authorize would after a sign-in.
+func newCode(t *testing.T, store *dynamostore.Store, scope string) string {
+	t.Helper()
+	sum := sha256.Sum256([]byte(codeVerifier))
+	code := "awstest-code-" + oauth.HashToken(fmt.Sprint(time.Now().UnixNano()))[:24]
+	mustOK(t, store.CreateCode(context.Background(), &oauth.AuthCode{
+		Hash: oauth.HashToken(code), ClientID: "demo-spa", RedirectURI: "https://app.example.com/callback",
+		CodeChallenge: base64.RawURLEncoding.EncodeToString(sum[:]), CodeChallengeMethod: oauth.CodeChallengeS256,
+		Audience: "https://api.example.com", Scopes: strings.Fields(scope), UserID: "auth0|demo",
+		AuthTime: time.Now(), ExpiresAt: time.Now().Add(oauth.CodeLifetime),
+	}))
+	return code
+}
+
+func redeemForm(code string) url.Values {
+	return url.Values{"grant_type": {"authorization_code"}, "client_id": {"demo-spa"}, "code": {code},
+		"redirect_uri": {"https://app.example.com/callback"}, "code_verifier": {codeVerifier}}
 }
