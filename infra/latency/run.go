@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -27,16 +25,12 @@ import (
 	"github.com/mrrt-auth/mrrt/shared/testkit/awstest"
 )
 
-// The seed's clients and user (shared/runtime/seed/default.json).
+// The seed's machine client and second API (shared/runtime/seed/default.json).
 const (
-	spaID      = "demo-spa"
-	callback   = "https://app.example.com/callback"
 	m2mID      = "demo-m2m"
 	m2mSecret  = "demo-m2m-secret-change-me"
-	demoUser   = "auth0|demo"
-	apiData    = "https://api.example.com"
+	apiData    = awsstack.DemoAPI
 	apiBilling = "https://billing.example.com"
-	verifier   = "latency-verifier-0123456789-0123456789-0123456789"
 )
 
 // Signing modes (SIGNING_MODE).
@@ -350,32 +344,20 @@ func (m *measurement) refresh(ctx context.Context, rt, audience string) (string,
 	return next, nil
 }
 
-// newCode writes an authorization code of the demo user straight to the
-// table, as /authorize would after a sign-in (not through the proxies).
+// newCode writes an authorization code straight to the table (not
+// through the proxies).
 func (m *measurement) newCode(ctx context.Context, scope string) (string, error) {
-	m.seq++
-	raw := fmt.Sprintf("latency-code-%s-%d-%s", m.mode, m.seq, strings.Repeat("x", 24))
-	sum := sha256.Sum256([]byte(verifier))
-	now := time.Now()
-	err := m.dep.Store().CreateCode(ctx, &oauth.AuthCode{
-		Hash: oauth.HashToken(raw), ClientID: spaID, RedirectURI: callback,
-		CodeChallenge: base64.RawURLEncoding.EncodeToString(sum[:]), CodeChallengeMethod: oauth.CodeChallengeS256,
-		Audience: apiData, Scopes: strings.Fields(scope), UserID: demoUser,
-		AuthTime: now, ExpiresAt: now.Add(oauth.CodeLifetime),
-	})
-	return raw, err
+	return awsstack.NewCode(ctx, m.dep.Store(), scope)
 }
 
 func clientCredentials() url.Values {
 	return url.Values{"grant_type": {"client_credentials"}, "client_id": {m2mID}, "client_secret": {m2mSecret}, "audience": {apiData}}
 }
 
-func redeem(code string) url.Values {
-	return url.Values{"grant_type": {"authorization_code"}, "client_id": {spaID}, "code": {code}, "redirect_uri": {callback}, "code_verifier": {verifier}}
-}
+func redeem(code string) url.Values { return awsstack.RedeemForm(code) }
 
 func refresh(rt, audience string) url.Values {
-	return url.Values{"grant_type": {"refresh_token"}, "client_id": {spaID}, "refresh_token": {rt}, "audience": {audience}}
+	return url.Values{"grant_type": {"refresh_token"}, "client_id": {awsstack.DemoSPA}, "refresh_token": {rt}, "audience": {audience}}
 }
 
 // percentile is the nearest-rank percentile p of xs, rounded to 0.01.

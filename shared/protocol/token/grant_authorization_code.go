@@ -285,7 +285,9 @@ func (h *handler) newFamily(ctx context.Context, code *oauth.AuthCode, client *o
 	// The token carries the family's fixed facts, sealed, so its exchanges
 	// need no read of the family (refresh_token_codec.go).
 	first.facts = sealedFacts(fam)
-	raw := newCodec(key).encode(&first)
+	codec := h.codecFor(key)
+	raw := codec.encode(&first)
+	h.codecs.Put(codec)
 	fam.HeadHash = oauth.HashToken(raw)
 	return fam, raw, nil
 }

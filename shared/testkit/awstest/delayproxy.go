@@ -27,7 +27,6 @@ type DelayProxy struct {
 	Delay  time.Duration
 	Counts *Counter
 	srv    *http.Server
-	ln     net.Listener
 
 	mu       sync.Mutex
 	wru, rru float64
@@ -44,7 +43,7 @@ func StartDelayProxy(target string, delay time.Duration) (*DelayProxy, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &DelayProxy{URL: "http://" + ln.Addr().String(), Delay: delay, Counts: NewCounter(), ln: ln}
+	p := &DelayProxy{URL: "http://" + ln.Addr().String(), Delay: delay, Counts: NewCounter()}
 	rp := httputil.NewSingleHostReverseProxy(u)
 	// A request its client gave up on (the SDK's per-attempt timeout) is
 	// the client's to report.

@@ -3,8 +3,6 @@ package awstest_test
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -22,6 +20,7 @@ import (
 	"github.com/mrrt-auth/mrrt/shared/core/oauth"
 	"github.com/mrrt-auth/mrrt/shared/runtime/local"
 	"github.com/mrrt-auth/mrrt/shared/runtime/seed"
+	"github.com/mrrt-auth/mrrt/shared/testkit/awsstack"
 	"github.com/mrrt-auth/mrrt/shared/testkit/awstest"
 )
 
@@ -74,7 +73,9 @@ func TestEnvelopeTokenFunctionUsesOnlyGrantedActions(t *testing.T) {
 
 	post := func(form url.Values) map[string]any { return postToken(t, f, form) }
 	post(url.Values{"grant_type": {"client_credentials"}, "client_id": {"demo-m2m"}, "client_secret": {"demo-m2m-secret-change-me"}, "audience": {"https://api.example.com"}})
-	tokens := post(redeemForm(newCode(t, store, "openid offline_access read:data")))
+	code, err := awsstack.NewCode(ctx, store, "openid offline_access read:data")
+	mustOK(t, err)
+	tokens := post(awsstack.RedeemForm(code))
 	rt, _ := tokens["refresh_token"].(string)
 	post(url.Values{"grant_type": {"refresh_token"}, "client_id": {"demo-spa"}, "refresh_token": {rt}, "audience": {"https://billing.example.com"}})
 
@@ -127,27 +128,4 @@ func postToken(t *testing.T, f *awstest.Function, form url.Values) map[string]an
 		t.Fatalf("%s: %d %s", form.Get("grant_type"), inv.Response.StatusCode, inv.Response.Body)
 	}
 	return body
-}
-
-// codeVerifier is the PKCE verifier of newCode's codes.
-const codeVerifier = "awstest-code-verifier-0123456789-0123456789-0123"
-
-// newCode writes an authorization code of the seed's demo user for the
-// demo SPA straight to the table, as /authorize would after a sign-in.
-func newCode(t *testing.T, store *dynamostore.Store, scope string) string {
-	t.Helper()
-	sum := sha256.Sum256([]byte(codeVerifier))
-	code := "awstest-code-" + oauth.HashToken(fmt.Sprint(time.Now().UnixNano()))[:24]
-	mustOK(t, store.CreateCode(context.Background(), &oauth.AuthCode{
-		Hash: oauth.HashToken(code), ClientID: "demo-spa", RedirectURI: "https://app.example.com/callback",
-		CodeChallenge: base64.RawURLEncoding.EncodeToString(sum[:]), CodeChallengeMethod: oauth.CodeChallengeS256,
-		Audience: "https://api.example.com", Scopes: strings.Fields(scope), UserID: "auth0|demo",
-		AuthTime: time.Now(), ExpiresAt: time.Now().Add(oauth.CodeLifetime),
-	}))
-	return code
-}
-
-func redeemForm(code string) url.Values {
-	return url.Values{"grant_type": {"authorization_code"}, "client_id": {"demo-spa"}, "code": {code},
-		"redirect_uri": {"https://app.example.com/callback"}, "code_verifier": {codeVerifier}}
 }

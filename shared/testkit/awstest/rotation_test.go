@@ -18,6 +18,7 @@ import (
 	"github.com/mrrt-auth/mrrt/shared/core/oauth"
 	"github.com/mrrt-auth/mrrt/shared/runtime/local"
 	"github.com/mrrt-auth/mrrt/shared/runtime/seed"
+	"github.com/mrrt-auth/mrrt/shared/testkit/awsstack"
 	"github.com/mrrt-auth/mrrt/shared/testkit/awstest"
 )
 
@@ -74,7 +75,9 @@ func TestRefreshKeyRotationThroughTheBootstrap(t *testing.T) {
 	}
 	signIn := func(f *awstest.Function) string {
 		t.Helper()
-		rt, _ := postToken(t, f, redeemForm(newCode(t, store, "offline_access read:data")))["refresh_token"].(string)
+		code, err := awsstack.NewCode(ctx, store, "offline_access read:data")
+		mustOK(t, err)
+		rt, _ := postToken(t, f, awsstack.RedeemForm(code))["refresh_token"].(string)
 		return rt
 	}
 
