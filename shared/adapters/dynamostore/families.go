@@ -207,19 +207,23 @@ func (s *Store) AdvanceFamily(ctx context.Context, id string, a oauth.Advance) e
 	}
 	old, famFailed := reasonFailed(reasons, 0)
 	_, userFailed := reasonFailed(reasons, 1)
+	var found *oauth.Family
+	if famFailed && len(old) > 0 {
+		found = familyFrom(old)
+	}
 	stale := func(err error) error {
-		return fmt.Errorf("dynamostore: advance family %q: %w", id, &oauth.StaleFamilyError{Family: familyFrom(old), Err: err})
+		return fmt.Errorf("dynamostore: advance family %q: %w", id, &oauth.StaleFamilyError{Family: found, Err: err})
 	}
 	switch {
-	case famFailed && len(old) == 0:
+	case famFailed && found == nil:
 		return fmt.Errorf("dynamostore: advance family %q: %w", id, oauth.ErrNotFound)
-	case famFailed && old.b(famRevoked):
+	case famFailed && found.Revoked:
 		return stale(oauth.ErrRevoked)
-	case famFailed && old.s(attrMarker) == mark && old.s(famHead) == a.ToHash:
+	case famFailed && old.s(attrMarker) == mark && found.HeadHash == a.ToHash:
 		// A retry of this very call: the first attempt was applied and its
 		// response lost.
 		return nil
-	case famFailed && !familyFrom(old).Active(a.Now):
+	case famFailed && !found.Active(a.Now):
 		return stale(oauth.ErrExpired)
 	case famFailed:
 		return stale(oauth.ErrConsumed)

@@ -63,9 +63,7 @@ func StartDelayProxy(target string, delay time.Duration) (*DelayProxy, error) {
 		p.mu.Lock()
 		p.wru, p.rru = p.wru+w8, p.rru+r8
 		p.mu.Unlock()
-		p.Counts.mu.Lock()
-		p.Counts.n[op]++
-		p.Counts.mu.Unlock()
+		p.Counts.add(op)
 		start := time.Now()
 		time.Sleep(delay)
 		rp.ServeHTTP(w, r)

@@ -32,35 +32,18 @@ import (
 func TestEnvelopeTokenFunctionUsesOnlyGrantedActions(t *testing.T) {
 	emulator, boots := build(t)
 	ctx := context.Background()
-	ddbURL, kmsURL := os.Getenv(externalEndpoint), os.Getenv(externalEndpoint)
-	if ddbURL == "" {
-		ddbURL, kmsURL = awstest.StartMoto(t), awstest.StartKMS(t)
-	}
-	db := dynamodb.NewFromConfig(awstest.Config(ddbURL))
-	kc := kms.NewFromConfig(awstest.Config(kmsURL))
-	table := "mrrt-env-" + oauth.HashToken(fmt.Sprint(time.Now().UnixNano()))[:8]
-	mustOK(t, dynamostore.CreateTable(ctx, db, table))
-	store := dynamostore.New(db, table)
-
-	signing, err := kc.CreateKey(ctx, &kms.CreateKeyInput{KeySpec: kmstypes.KeySpecRsa2048, KeyUsage: kmstypes.KeyUsageTypeSignVerify})
-	mustOK(t, err)
-	mac, err := kc.CreateKey(ctx, &kms.CreateKeyInput{KeySpec: kmstypes.KeySpecHmac256, KeyUsage: kmstypes.KeyUsageTypeGenerateVerifyMac})
-	mustOK(t, err)
-	wrap, err := kc.CreateKey(ctx, &kms.CreateKeyInput{KeySpec: kmstypes.KeySpecSymmetricDefault, KeyUsage: kmstypes.KeyUsageTypeEncryptDecrypt})
-	mustOK(t, err)
-	pair, err := kmssigner.NewWrappedKey(ctx, kc, *wrap.KeyMetadata.Arn, oauth.AlgRS256, time.Now())
+	tb := newSeededTable(t, "mrrt-env-")
+	signing := tb.key(t, kmstypes.KeySpecRsa2048, kmstypes.KeyUsageTypeSignVerify)
+	mac := tb.key(t, kmstypes.KeySpecHmac256, kmstypes.KeyUsageTypeGenerateVerifyMac)
+	wrap := tb.key(t, kmstypes.KeySpecSymmetricDefault, kmstypes.KeyUsageTypeEncryptDecrypt)
+	pair, err := kmssigner.NewWrappedKey(ctx, tb.kms, *wrap.Arn, oauth.AlgRS256, time.Now())
 	mustOK(t, err)
 	pair.Current = true
-	mustOK(t, store.PutWrappedKey(ctx, pair))
+	mustOK(t, tb.store.PutWrappedKey(ctx, pair))
 
-	const issuer = "https://auth.example.com"
-	doc, err := seed.Default(issuer)
-	mustOK(t, err)
-	mustOK(t, seed.Load(ctx, store, doc, rand.Reader, time.Now()))
-
-	rec := newAWSRecorder(t, ddbURL, kmsURL)
+	rec := newAWSRecorder(t, tb.ddbURL, tb.kmsURL)
 	f, err := awstest.StartFunction(ctx, emulator, boots[local.Token], awstest.FunctionConfig{
-		Name: string(local.Token), Table: table, KeyID: *signing.KeyMetadata.Arn, MACKeyID: *mac.KeyMetadata.Arn, Issuer: issuer,
+		Name: string(local.Token), Table: tb.name, KeyID: *signing.Arn, MACKeyID: *mac.Arn, Issuer: seededIssuer,
 		DynamoDB: rec.URL, KMS: rec.URL, HomeDir: t.TempDir(), Extra: []string{"SIGNING_MODE=envelope"},
 	}.Env())
 	mustOK(t, err)
@@ -73,13 +56,13 @@ func TestEnvelopeTokenFunctionUsesOnlyGrantedActions(t *testing.T) {
 
 	post := func(form url.Values) map[string]any { return postToken(t, f, form) }
 	post(url.Values{"grant_type": {"client_credentials"}, "client_id": {"demo-m2m"}, "client_secret": {"demo-m2m-secret-change-me"}, "audience": {"https://api.example.com"}})
-	code, err := awsstack.NewCode(ctx, store, "openid offline_access read:data")
+	code, err := awsstack.NewCode(ctx, tb.store, "openid offline_access read:data")
 	mustOK(t, err)
 	tokens := post(awsstack.RedeemForm(code))
 	rt, _ := tokens["refresh_token"].(string)
 	post(url.Values{"grant_type": {"refresh_token"}, "client_id": {"demo-spa"}, "refresh_token": {rt}, "audience": {"https://billing.example.com"}})
 
-	wrapID, macID := *wrap.KeyMetadata.KeyId, *mac.KeyMetadata.KeyId
+	wrapID, macID := *wrap.KeyId, *mac.KeyId
 	calls := rec.Calls()
 	var decrypts int
 	for _, c := range calls {
@@ -106,6 +89,43 @@ func TestEnvelopeTokenFunctionUsesOnlyGrantedActions(t *testing.T) {
 		}
 		return fmt.Sprintf("unknown key %q", keyID)
 	})
+}
+
+// seededIssuer is the issuer of newSeededTable's seed.
+const seededIssuer = "https://auth.example.com"
+
+// seededTable is a fresh table holding the default seed, on moto and
+// local-kms (or LocalStack), for a test that starts its function itself.
+type seededTable struct {
+	ddbURL, kmsURL, name string
+	kms                  *kms.Client
+	store                *dynamostore.Store
+}
+
+func newSeededTable(t *testing.T, prefix string) *seededTable {
+	t.Helper()
+	ctx := context.Background()
+	tb := &seededTable{ddbURL: os.Getenv(externalEndpoint), kmsURL: os.Getenv(externalEndpoint)}
+	if tb.ddbURL == "" {
+		tb.ddbURL, tb.kmsURL = awstest.StartMoto(t), awstest.StartKMS(t)
+	}
+	db := dynamodb.NewFromConfig(awstest.Config(tb.ddbURL))
+	tb.kms = kms.NewFromConfig(awstest.Config(tb.kmsURL))
+	tb.name = prefix + oauth.HashToken(fmt.Sprint(time.Now().UnixNano()))[:8]
+	mustOK(t, dynamostore.CreateTable(ctx, db, tb.name))
+	tb.store = dynamostore.New(db, tb.name)
+	doc, err := seed.Default(seededIssuer)
+	mustOK(t, err)
+	mustOK(t, seed.Load(ctx, tb.store, doc, rand.Reader, time.Now()))
+	return tb
+}
+
+// key creates a KMS key.
+func (tb *seededTable) key(t *testing.T, spec kmstypes.KeySpec, usage kmstypes.KeyUsageType) *kmstypes.KeyMetadata {
+	t.Helper()
+	out, err := tb.kms.CreateKey(context.Background(), &kms.CreateKeyInput{KeySpec: spec, KeyUsage: usage})
+	mustOK(t, err)
+	return out.KeyMetadata
 }
 
 func mustOK(t *testing.T, err error) {

@@ -54,11 +54,15 @@ func (c *Counter) Install(stack *middleware.Stack) error {
 	// loop; added last, this one sits next to the transport.
 	return stack.Deserialize.Add(middleware.DeserializeMiddlewareFunc("awstest.Counter",
 		func(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (middleware.DeserializeOutput, middleware.Metadata, error) {
-			c.mu.Lock()
-			c.n[awsmiddleware.GetOperationName(ctx)]++
-			c.mu.Unlock()
+			c.add(awsmiddleware.GetOperationName(ctx))
 			return next.HandleDeserialize(ctx, in)
 		}), middleware.After)
+}
+
+func (c *Counter) add(op string) {
+	c.mu.Lock()
+	c.n[op]++
+	c.mu.Unlock()
 }
 
 // Count returns how many requests of operation op were sent.

@@ -2,22 +2,14 @@ package awstest_test
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
-	"fmt"
 	"net/url"
-	"os"
 	"testing"
-	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 
-	"github.com/mrrt-auth/mrrt/shared/adapters/dynamostore"
 	"github.com/mrrt-auth/mrrt/shared/core/oauth"
 	"github.com/mrrt-auth/mrrt/shared/runtime/local"
-	"github.com/mrrt-auth/mrrt/shared/runtime/seed"
 	"github.com/mrrt-auth/mrrt/shared/testkit/awsstack"
 	"github.com/mrrt-auth/mrrt/shared/testkit/awstest"
 )
@@ -30,34 +22,17 @@ import (
 func TestRefreshKeyRotationThroughTheBootstrap(t *testing.T) {
 	emulator, boots := build(t)
 	ctx := context.Background()
-	ddbURL, kmsURL := os.Getenv(externalEndpoint), os.Getenv(externalEndpoint)
-	if ddbURL == "" {
-		ddbURL, kmsURL = awstest.StartMoto(t), awstest.StartKMS(t)
-	}
-	db := dynamodb.NewFromConfig(awstest.Config(ddbURL))
-	kc := kms.NewFromConfig(awstest.Config(kmsURL))
-	table := "mrrt-rot-" + oauth.HashToken(fmt.Sprint(time.Now().UnixNano()))[:8]
-	mustOK(t, dynamostore.CreateTable(ctx, db, table))
-	store := dynamostore.New(db, table)
-	const issuer = "https://auth.example.com"
-	doc, err := seed.Default(issuer)
-	mustOK(t, err)
-	mustOK(t, seed.Load(ctx, store, doc, rand.Reader, time.Now()))
-	key := func(spec kmstypes.KeySpec, usage kmstypes.KeyUsageType) string {
-		out, err := kc.CreateKey(ctx, &kms.CreateKeyInput{KeySpec: spec, KeyUsage: usage})
-		mustOK(t, err)
-		return *out.KeyMetadata.Arn
-	}
-	signing := key(kmstypes.KeySpecRsa2048, kmstypes.KeyUsageTypeSignVerify)
-	oldMAC := key(kmstypes.KeySpecHmac256, kmstypes.KeyUsageTypeGenerateVerifyMac)
-	newMAC := key(kmstypes.KeySpecHmac256, kmstypes.KeyUsageTypeGenerateVerifyMac)
+	tb := newSeededTable(t, "mrrt-rot-")
+	signing := *tb.key(t, kmstypes.KeySpecRsa2048, kmstypes.KeyUsageTypeSignVerify).Arn
+	oldMAC := *tb.key(t, kmstypes.KeySpecHmac256, kmstypes.KeyUsageTypeGenerateVerifyMac).Arn
+	newMAC := *tb.key(t, kmstypes.KeySpecHmac256, kmstypes.KeyUsageTypeGenerateVerifyMac).Arn
 
 	// start runs the token bootstrap keyed by mac, with previous MAC keys.
 	start := func(mac, previous string) *awstest.Function {
 		t.Helper()
 		f, err := awstest.StartFunction(ctx, emulator, boots[local.Token], awstest.FunctionConfig{
-			Name: string(local.Token), Table: table, KeyID: signing, MACKeyID: mac, Issuer: issuer,
-			DynamoDB: ddbURL, KMS: kmsURL, HomeDir: t.TempDir(), Extra: []string{"KMS_PREVIOUS_MAC_KEY_IDS=" + previous},
+			Name: string(local.Token), Table: tb.name, KeyID: signing, MACKeyID: mac, Issuer: seededIssuer,
+			DynamoDB: tb.ddbURL, KMS: tb.kmsURL, HomeDir: t.TempDir(), Extra: []string{"KMS_PREVIOUS_MAC_KEY_IDS=" + previous},
 		}.Env())
 		mustOK(t, err)
 		t.Cleanup(func() {
@@ -75,7 +50,7 @@ func TestRefreshKeyRotationThroughTheBootstrap(t *testing.T) {
 	}
 	signIn := func(f *awstest.Function) string {
 		t.Helper()
-		code, err := awsstack.NewCode(ctx, store, "offline_access read:data")
+		code, err := awsstack.NewCode(ctx, tb.store, "offline_access read:data")
 		mustOK(t, err)
 		rt, _ := postToken(t, f, awsstack.RedeemForm(code))["refresh_token"].(string)
 		return rt
