@@ -27,6 +27,7 @@ const (
 	codeExpiresAt     = "x"
 	codeUsed          = "d" // always present, so conditions can test d = false
 	codeFamily        = "f"
+	codeInDoubt       = "dq"  // absent unless SettleRedemption marked it
 	codeDPoPJKT       = "jkt" // absent without dpop_jkt
 )
 
@@ -46,6 +47,9 @@ func codeItem(c *oauth.AuthCode) item {
 	it.setT(codeExpiresAt, c.ExpiresAt)
 	it.setB(codeUsed, c.Used)
 	it.setS(codeFamily, c.FamilyID)
+	if c.InDoubt {
+		it.setB(codeInDoubt, true)
+	}
 	it.setS(codeDPoPJKT, c.DPoPJKT)
 	if !c.ExpiresAt.IsZero() {
 		it.setN(attrTTL, ttl(c.ExpiresAt))
@@ -68,6 +72,7 @@ func codeFrom(hash string, it item) *oauth.AuthCode {
 		ExpiresAt:           it.t(codeExpiresAt),
 		Used:                it.b(codeUsed),
 		FamilyID:            it.s(codeFamily),
+		InDoubt:             it.b(codeInDoubt),
 		DPoPJKT:             it.s(codeDPoPJKT),
 	}
 }
@@ -162,4 +167,12 @@ func (s *Store) RedeemCode(ctx context.Context, hash string, f *oauth.Family, no
 	default:
 		return fmt.Errorf("dynamostore: redeem code: cancelled without a reason")
 	}
+}
+
+// SettleRedemption is one conditional UpdateItem, idempotent like
+// SettleAdvance.
+func (s *Store) SettleRedemption(ctx context.Context, hash, familyID string) (bool, error) {
+	values := map[string]types.AttributeValue{":true": vB(true), ":f": vS(familyID)}
+	return s.settle(ctx, "settle redemption", s.conditionalUpdate(codeKey(hash), "SET dq = :true",
+		"attribute_exists(PK) AND d = :true AND f = :f", values))
 }

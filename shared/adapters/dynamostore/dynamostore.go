@@ -19,9 +19,12 @@
 //
 // Configuration lives in a few partitions read with strongly consistent
 // queries; cachestore keeps the token endpoint off them. The refresh
-// exchange costs one consistent GetItem (Family) and one TransactWriteItems
-// (AdvanceFamily: the conditional family update and a ConditionCheck on the
-// user's revocation marker); refresh tokens themselves are not stored.
+// exchange of a sealed token costs one TransactWriteItems (AdvanceFamily:
+// the conditional family update and a ConditionCheck on the user's
+// revocation marker); a version-1 token's family is read first (one
+// consistent GetItem). A write whose answer is lost costs one conditional
+// UpdateItem more (SettleAdvance, SettleRedemption). Refresh tokens
+// themselves are not stored.
 // Codes, session ids and tokens are stored only as the hashes the domain
 // hands in. TTL deletion is lazy, so every read checks expiry itself.
 // Times of codes, families, sessions and consents are stored as epoch

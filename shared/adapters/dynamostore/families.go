@@ -34,6 +34,7 @@ const (
 	famHead          = "h"
 	famPrev          = "p"
 	famRotatedAt     = "ra"
+	famInDoubt       = "dq" // absent when no head's delivery is in doubt
 	famLastUsedAt    = "lu"
 	famRevoked       = "r" // always present, so conditions can test r = false
 	famRevokedAt     = "rv"
@@ -66,6 +67,9 @@ func familyItem(f *oauth.Family) item {
 	it.setS(famHead, f.HeadHash)
 	it.setS(famPrev, f.PrevHash)
 	it.setT(famRotatedAt, f.RotatedAt)
+	if f.InDoubt != 0 {
+		it.setN(famInDoubt, int64(f.InDoubt))
+	}
 	it.setT(famLastUsedAt, f.LastUsedAt)
 	it.setB(famRevoked, f.Revoked)
 	it.setT(famRevokedAt, f.RevokedAt)
@@ -111,6 +115,7 @@ func familyFrom(it item) *oauth.Family {
 		HeadHash:      it.s(famHead),
 		PrevHash:      it.s(famPrev),
 		RotatedAt:     it.t(famRotatedAt),
+		InDoubt:       int(it.n(famInDoubt)),
 		LastUsedAt:    it.t(famLastUsedAt),
 		Revoked:       it.b(famRevoked),
 		RevokedAt:     it.t(famRevokedAt),
@@ -175,6 +180,7 @@ func (s *Store) AdvanceFamily(ctx context.Context, id string, a oauth.Advance) e
 	}
 	if a.ToHash != a.FromHash {
 		set = append(set, "p = :from", "ra = :now")
+		remove = append(remove, famInDoubt)
 	}
 	if a.IdleExpiresAt.IsZero() {
 		// No idle expiry any more: the absolute one (if any) bounds the TTL.
@@ -231,6 +237,34 @@ func (s *Store) AdvanceFamily(ctx context.Context, id string, a oauth.Advance) e
 		return fmt.Errorf("dynamostore: advance family %q: %w", id, oauth.ErrUserRevoked)
 	default:
 		return fmt.Errorf("dynamostore: advance family %q: cancelled without a reason", id)
+	}
+}
+
+// SettleAdvance is one conditional UpdateItem: it marks the head in doubt
+// where the rotation a is the family's last. A retry of it that finds its
+// own first attempt applied simply applies again.
+func (s *Store) SettleAdvance(ctx context.Context, id string, a oauth.Advance) (bool, error) {
+	values := map[string]types.AttributeValue{
+		":to":    vS(a.ToHash),
+		":from":  vS(a.FromHash),
+		":g":     vN(int64(a.Generation)),
+		":false": vB(false),
+	}
+	return s.settle(ctx, "settle advance", s.conditionalUpdate(familyKey(id), "SET dq = :g",
+		"attribute_exists(PK) AND r = :false AND h = :to AND p = :from", values))
+}
+
+// settle runs a settle's conditional update: applied if its condition
+// held, ErrNotFound if there is no item.
+func (s *Store) settle(ctx context.Context, op string, u *condUpdate) (bool, error) {
+	old, failed, err := s.updateIf(ctx, op, u)
+	switch {
+	case err != nil:
+		return false, err
+	case failed && len(old) == 0:
+		return false, fmt.Errorf("dynamostore: %s: %w", op, oauth.ErrNotFound)
+	default:
+		return !failed, nil
 	}
 }
 

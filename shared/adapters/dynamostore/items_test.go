@@ -64,14 +64,14 @@ var (
 	fullCode = &oauth.AuthCode{
 		Hash: "code-hash", ClientID: "client-1", RedirectURI: "https://app.example.com/cb", CodeChallenge: "challenge",
 		CodeChallengeMethod: oauth.CodeChallengeS256, Audience: "https://api.example.com", Scopes: []string{"openid", "read:data"},
-		Nonce: "nonce", UserID: "auth0|1", AuthTime: itemTime, ExpiresAt: itemTime.Add(time.Minute), Used: true, FamilyID: "fam-1",
+		Nonce: "nonce", UserID: "auth0|1", AuthTime: itemTime, ExpiresAt: itemTime.Add(time.Minute), Used: true, FamilyID: "fam-1", InDoubt: true,
 		DPoPJKT: "code-jkt",
 	}
 	fullFamily = &oauth.Family{
 		ID: "fam-1", ClientID: "client-1", UserID: "auth0|1", Audience: "https://api.example.com", Scopes: []string{"openid", "read:data"},
 		AuthTime: itemTime, CreatedAt: itemTime.Add(time.Second), ExpiresAt: itemTime.Add(30 * 24 * time.Hour),
 		IdleExpiresAt: itemTime.Add(24 * time.Hour), Generation: 3, HeadHash: "head", PrevHash: "prev",
-		RotatedAt: itemTime.Add(time.Hour), LastUsedAt: itemTime.Add(time.Hour), Revoked: true,
+		RotatedAt: itemTime.Add(time.Hour), InDoubt: 3, LastUsedAt: itemTime.Add(time.Hour), Revoked: true,
 		RevokedAt: itemTime.Add(2 * time.Hour), RevokeReason: "reason", DPoPJKT: "family-jkt",
 	}
 	fullSession = &oauth.Session{Hash: "session-hash", UserID: "auth0|1", AuthTime: itemTime, ExpiresAt: itemTime.Add(time.Hour)}

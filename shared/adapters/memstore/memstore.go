@@ -369,6 +369,20 @@ func (s *Store) RedeemCode(_ context.Context, hash string, f *oauth.Family, now 
 	return nil
 }
 
+func (s *Store) SettleRedemption(_ context.Context, hash, familyID string) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.codes[hash]
+	if !ok {
+		return false, fmt.Errorf("memstore: settle redemption: %w", oauth.ErrNotFound)
+	}
+	if !c.Used || c.FamilyID != familyID {
+		return false, nil
+	}
+	c.InDoubt = true
+	return true, nil
+}
+
 // Families.
 
 func (s *Store) putFamily(f *oauth.Family) {
@@ -437,12 +451,27 @@ func (s *Store) AdvanceFamily(_ context.Context, id string, a oauth.Advance) err
 	if a.ToHash != a.FromHash {
 		f.PrevHash = a.FromHash
 		f.RotatedAt = a.Now
+		f.InDoubt = 0
 	}
 	f.HeadHash = a.ToHash
 	f.Generation = a.Generation
 	f.LastUsedAt = a.Now
 	f.IdleExpiresAt = a.IdleExpiresAt
 	return nil
+}
+
+func (s *Store) SettleAdvance(_ context.Context, id string, a oauth.Advance) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, ok := s.families[id]
+	if !ok {
+		return false, fmt.Errorf("memstore: settle advance %q: %w", id, oauth.ErrNotFound)
+	}
+	if f.Revoked || f.HeadHash != a.ToHash || f.PrevHash != a.FromHash {
+		return false, nil
+	}
+	f.InDoubt = a.Generation
+	return true, nil
 }
 
 func (s *Store) RevokeFamily(_ context.Context, id, reason string, now time.Time) error {

@@ -75,6 +75,11 @@ type CodeStore interface {
 	// ErrUserRevoked if f's user revocation marker does not admit f
 	// (UserRevocation.Admits(f.CreatedAt); nothing is written).
 	RedeemCode(ctx context.Context, hash string, f *Family, now time.Time) error
+	// SettleRedemption decides a RedeemCode whose outcome the store could
+	// not report (ErrUnavailable): applied is true if the code is used and
+	// names familyID, and then the code is marked InDoubt. Nothing is
+	// written otherwise. ErrNotFound if the code is unknown.
+	SettleRedemption(ctx context.Context, hash, familyID string) (applied bool, err error)
 }
 
 // FamilyStore holds refresh-token families. Refresh tokens themselves are
@@ -91,7 +96,7 @@ type FamilyStore interface {
 	FamiliesByUser(ctx context.Context, userID string) ([]*Family, error)
 	// AdvanceFamily atomically sets HeadHash = a.ToHash, Generation,
 	// LastUsedAt = a.Now, IdleExpiresAt, and, when a.ToHash != a.FromHash,
-	// PrevHash = a.FromHash and RotatedAt = a.Now; only if the family is not
+	// PrevHash = a.FromHash, RotatedAt = a.Now and InDoubt = 0; only if the family is not
 	// revoked, is Active at a.Now, HeadHash == a.FromHash and the
 	// revocation marker of a.UserID admits a.CreatedAt. A family that
 	// does not admit it is a *StaleFamilyError holding the family, wrapping
@@ -99,6 +104,12 @@ type FamilyStore interface {
 	// has moved; ErrNotFound if unknown, ErrUserRevoked if the user's marker
 	// does not admit the family. Nothing is written on error.
 	AdvanceFamily(ctx context.Context, id string, a Advance) error
+	// SettleAdvance decides a rotating AdvanceFamily whose outcome the
+	// store could not report (ErrUnavailable): applied is true if the
+	// family is not revoked, its head is a.ToHash and its previous head
+	// a.FromHash, and then InDoubt is set to a.Generation. Nothing is
+	// written otherwise. ErrNotFound if the family is unknown.
+	SettleAdvance(ctx context.Context, id string, a Advance) (applied bool, err error)
 	// RevokeFamily marks the family revoked; idempotent (a revoked family
 	// keeps its first RevokedAt and reason). ErrNotFound if unknown.
 	RevokeFamily(ctx context.Context, id, reason string, now time.Time) error

@@ -426,6 +426,10 @@ type AuthCode struct {
 	// family it produced (RFC 6749 §4.1.2).
 	Used     bool
 	FamilyID string
+	// InDoubt is set by SettleRedemption: the redemption was applied but
+	// its answer may never have reached the client, so the client's retry
+	// with the same code is served again instead of taken for a replay.
+	InDoubt bool
 	// DPoPJKT is the dpop_jkt of the authorization request (RFC 9449 §10):
 	// the code may only be redeemed with a proof of that key.
 	DPoPJKT string
@@ -455,6 +459,10 @@ type Family struct {
 	// RotatedAt when it was rotated (for the client's leeway).
 	PrevHash  string
 	RotatedAt time.Time
+	// InDoubt is the generation of a head whose rotation was applied but
+	// whose answer may never have reached the client (SettleAdvance): its
+	// predecessor may fetch it again until it rotates. 0: none.
+	InDoubt int
 	// LastUsedAt is the time of the last successful exchange.
 	LastUsedAt   time.Time
 	Revoked      bool

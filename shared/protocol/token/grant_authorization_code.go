@@ -72,7 +72,10 @@ func (h *handler) exchangeCode(ctx context.Context, client *oauth.Client, form u
 	if err := checkBinding(ctx, code.DPoPJKT); err != nil {
 		return nil, err
 	}
-	if code.Used {
+	// A used code is a replay (RFC 6749 §4.1.2) unless its redemption's
+	// answer was in doubt: then this is the client's retry (settle.go).
+	inDoubt := code.Used && code.FamilyID != "" && (code.InDoubt || h.doubts.has(codeDoubt(hash), now))
+	if code.Used && !inDoubt {
 		return nil, h.revokeCodeFamily(ctx, code, now)
 	}
 	if requested != "" && requested != code.Audience {
@@ -112,6 +115,12 @@ func (h *handler) exchangeCode(ctx context.Context, client *oauth.Client, form u
 			return nil, err
 		}
 	}
+	if inDoubt {
+		if resp.RefreshToken, err = h.redeliver(ctx, code, client, now); err != nil {
+			return nil, err
+		}
+		return resp, nil
+	}
 	var fam *oauth.Family
 	if issuesRefreshToken(code, api, client) {
 		if fam, resp.RefreshToken, err = h.newFamily(ctx, code, client, now); err != nil {
@@ -138,22 +147,12 @@ func (h *handler) exchangeCode(ctx context.Context, client *oauth.Client, form u
 		return nil, errCode("invalid authorization code", err)
 	case errors.Is(err, oauth.ErrUserRevoked):
 		return nil, errUserRevoked.WithCause(err)
-	case errors.Is(err, oauth.ErrUnavailable) && fam != nil && h.redeemedAnyway(ctx, hash, fam.ID, now):
+	case errors.Is(err, oauth.ErrUnavailable) && fam != nil && h.redemptionSettled(ctx, hash, fam.ID):
 		// The redemption was applied but its answer lost.
 		return resp, nil
 	default:
 		return nil, fmt.Errorf("token: redeem code: %w", err)
 	}
-}
-
-// redeemedAnyway decides an ambiguous redemption (the store could not tell
-// whether it applied) by reading the code once more: it was applied if the
-// code is used and names this request's family. Anything else, a failed
-// read included, answers 503; the client's retry then meets a used code
-// (reuse: its family is revoked), as RFC 6749 §4.1.2 asks.
-func (h *handler) redeemedAnyway(ctx context.Context, hash, familyID string, now time.Time) bool {
-	c, err := h.d.Codes.Code(ctx, hash, now)
-	return err == nil && c.Used && c.FamilyID == familyID
 }
 
 // errUserRevoked refuses a grant whose user was blocked or deleted after

@@ -96,7 +96,7 @@ func (h *handler) refresh(ctx context.Context, client *oauth.Client, form url.Va
 		return nil, err
 	}
 	x.noteFamily(fam)
-	pos, err := classify(fam, client, &presented, hash, successorHash, now)
+	pos, err := classify(fam, client, &presented, hash, successorHash, now, h.doubts.has(familyDoubt(fam.ID, successorHash), now))
 	if err != nil {
 		return nil, err
 	}
@@ -158,8 +158,9 @@ func (h *handler) refresh(ctx context.Context, client *oauth.Client, form url.Va
 		}
 		switch {
 		case pos == posLeeway:
-			// The parent of the head inside the leeway gets the same
-			// successor: the head stays where it is, nothing is revoked.
+			// The parent of the head inside the leeway (or with the head
+			// in doubt) gets the same successor: the head stays where it
+			// is, nothing is revoked.
 			adv.FromHash, adv.ToHash = successorHash, successorHash
 		case client.Rotates():
 			adv.ToHash, adv.Generation = successorHash, int(successor.generation)
@@ -183,8 +184,8 @@ func (h *handler) refresh(ctx context.Context, client *oauth.Client, form url.Va
 			fam = stale.Family
 		case errors.Is(err, oauth.ErrRevoked):
 			return nil, errRefresh("refresh token revoked", err)
-		case errors.Is(err, oauth.ErrUnavailable) && h.committedAnyway(ctx, fam.ID, adv):
-			// The write was applied but its answer lost.
+		case errors.Is(err, oauth.ErrUnavailable) && h.settled(ctx, fam.ID, adv):
+			// The write was applied but its answer lost (settle.go).
 			if client.Rotates() {
 				resp.RefreshToken = successorRaw
 			}
@@ -202,7 +203,7 @@ func (h *handler) refresh(ctx context.Context, client *oauth.Client, form url.Va
 			return nil, fmt.Errorf("token: advance family: head keeps moving: %w", err)
 		}
 		x.noteFamily(fam)
-		if pos, err = classify(fam, client, &presented, hash, successorHash, now); err != nil {
+		if pos, err = classify(fam, client, &presented, hash, successorHash, now, h.doubts.has(familyDoubt(fam.ID, successorHash), now)); err != nil {
 			return nil, err
 		}
 		if pos == posReused {
@@ -211,26 +212,13 @@ func (h *handler) refresh(ctx context.Context, client *oauth.Client, form url.Va
 	}
 }
 
-// committedAnyway decides an ambiguous commit (the store could not tell
-// whether it applied adv) by reading the family once more: it was applied
-// if the head is adv's target and, for a rotation, the previous head is
-// the presented token. Anything else, a failed read included, is "not
-// known": the caller answers 503. (A client's retry after such a 503 is
-// then indistinguishable from the reuse of a stolen token: it revokes the
-// family unless the client has a leeway. Reuse detection stays strict.)
-func (h *handler) committedAnyway(ctx context.Context, familyID string, adv oauth.Advance) bool {
-	if adv.FromHash == adv.ToHash {
-		return false // no rotation: nothing changes hands, a retry costs nothing
-	}
-	f, err := h.d.Families.Family(ctx, familyID)
-	return err == nil && !f.Revoked && f.HeadHash == adv.ToHash && f.PrevHash == adv.FromHash
-}
-
 // classify places the presented token in its family. Only a MAC-valid
 // token gets here, so a token with a lower generation than the head was
-// really issued and is now retired: reuse. A higher generation was never
+// really issued and is now retired: reuse, unless the head is its own
+// successor and that rotation's answer was in doubt (settle.go; doubted:
+// this instance remembers the doubt). A higher generation was never
 // committed (a successor whose rotation failed): refused, nothing revoked.
-func classify(f *oauth.Family, c *oauth.Client, t *refreshToken, hash, successorHash string, now time.Time) (position, error) {
+func classify(f *oauth.Family, c *oauth.Client, t *refreshToken, hash, successorHash string, now time.Time, doubted bool) (position, error) {
 	switch {
 	case f.Revoked:
 		return 0, errRefresh("refresh token revoked", fmt.Errorf("family %s revoked: %s", f.ID, f.RevokeReason))
@@ -238,7 +226,7 @@ func classify(f *oauth.Family, c *oauth.Client, t *refreshToken, hash, successor
 		return 0, errRefresh("refresh token expired", fmt.Errorf("family %s expired", f.ID))
 	case hash == f.HeadHash:
 		return posHead, nil
-	case hash == f.PrevHash && inLeeway(f, c, now) && successorHash == f.HeadHash:
+	case hash == f.PrevHash && successorHash == f.HeadHash && (inLeeway(f, c, now) || inDoubt(f) || doubted):
 		return posLeeway, nil
 	case int64(t.generation) < int64(f.Generation):
 		return posReused, nil
@@ -246,6 +234,10 @@ func classify(f *oauth.Family, c *oauth.Client, t *refreshToken, hash, successor
 		return 0, errRefresh("invalid refresh token", fmt.Errorf("family %s: generation %d is not committed (head %d)", f.ID, t.generation, f.Generation))
 	}
 }
+
+// inDoubt reports whether the head's rotation was applied without its
+// answer reaching the client for sure (oauth.FamilyStore.SettleAdvance).
+func inDoubt(f *oauth.Family) bool { return f.InDoubt > 0 && f.InDoubt == f.Generation }
 
 // inLeeway reports whether the head's parent may still be exchanged: only
 // the immediate predecessor, only for leeway seconds after its rotation.

@@ -75,6 +75,8 @@ type handler struct {
 	jwks jwksCache
 	// codecs pools refresh-token codecs (refresh_token_codec.go).
 	codecs sync.Pool
+	// doubts remembers ambiguous writes the store could not settle (settle.go).
+	doubts doubts
 	meta   []byte // the discovery document, rendered once
 }
 

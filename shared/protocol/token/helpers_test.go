@@ -80,6 +80,7 @@ type fixture struct {
 	previous [][]byte
 	keyMu    sync.Mutex
 	handler  http.Handler
+	iss      string
 	logs     *oauthtest.SyncBuffer
 	methods  map[string]string // client id -> registered auth method
 }
@@ -115,36 +116,8 @@ func newFixtureWith(t testing.TB, signer oauth.Signer, iss string) *fixture {
 		methods: map[string]string{},
 	}
 	f.seed()
-	f.handler = NewHandler(Deps{
-		Clients:      f.store,
-		APIs:         f.store,
-		ClientGrants: f.store,
-		Codes:        f.store,
-		Families:     f.store,
-		Users:        f.store,
-		Replay:       f.store,
-		Permissions:  mem,
-		Signer:       f.signer,
-		Issuer:       iss,
-		RefreshKey: func(context.Context) ([]byte, error) {
-			f.keyMu.Lock()
-			defer f.keyMu.Unlock()
-			if f.keyErr != nil {
-				err := f.keyErr
-				f.keyErr = nil
-				return nil, err
-			}
-			return f.key, nil
-		},
-		PreviousRefreshKeys: func(context.Context) ([][]byte, error) {
-			f.keyMu.Lock()
-			defer f.keyMu.Unlock()
-			return f.previous, nil
-		},
-		Now:    f.clock.Now,
-		Rand:   rand.Reader,
-		Logger: slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	})
+	f.iss = iss
+	f.handler = NewHandler(f.deps(iss))
 	return f
 }
 
@@ -352,6 +325,41 @@ func wantError(t testing.TB, r result, status int, code oauth.ErrorCode) {
 
 // code is an authorization code created through the store, as the
 // authorize handler would.
+// deps are the handler's dependencies: another handler built from them is
+// another instance on the same store.
+func (f *fixture) deps(iss string) Deps {
+	return Deps{
+		Clients:      f.store,
+		APIs:         f.store,
+		ClientGrants: f.store,
+		Codes:        f.store,
+		Families:     f.store,
+		Users:        f.store,
+		Replay:       f.store,
+		Permissions:  f.roles,
+		Signer:       f.signer,
+		Issuer:       iss,
+		RefreshKey: func(context.Context) ([]byte, error) {
+			f.keyMu.Lock()
+			defer f.keyMu.Unlock()
+			if f.keyErr != nil {
+				err := f.keyErr
+				f.keyErr = nil
+				return nil, err
+			}
+			return f.key, nil
+		},
+		PreviousRefreshKeys: func(context.Context) ([][]byte, error) {
+			f.keyMu.Lock()
+			defer f.keyMu.Unlock()
+			return f.previous, nil
+		},
+		Now:    f.clock.Now,
+		Rand:   rand.Reader,
+		Logger: slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}
+}
+
 type code struct {
 	raw, verifier string
 }

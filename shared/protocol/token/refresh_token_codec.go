@@ -72,10 +72,11 @@ var (
 	labelMAC  = []byte("rt-mac")
 	labelNext = []byte("rt-next")
 	// The messages under the key differ in length per label (rt-mac: 59
-	// bytes, rt-next: 43, rt-nonce: 28, rt-seal-key: 11), so no two uses
-	// can collide.
+	// bytes, rt-next: 43, rt-nonce: 28, rt-again: 24, rt-seal-key: 11), so
+	// no two uses can collide.
 	labelNonce = []byte("rt-nonce")
 	labelSeal  = []byte("rt-seal-key")
+	labelAgain = []byte("rt-again")
 
 	errMalformedToken = errors.New("token: malformed refresh token")
 	errBadMAC         = errors.New("token: refresh token mac mismatch")
@@ -107,6 +108,19 @@ func newRefreshToken(familyID string, r io.Reader) (refreshToken, error) {
 	if _, err := io.ReadFull(r, t.secret[:]); err != nil {
 		return t, fmt.Errorf("token: random: %w", err)
 	}
+	return t, nil
+}
+
+// redeliveryToken is generation 1 of f with a secret derived from the
+// family id alone, so every retry of a code in doubt gets the same token
+// (settle.go). It carries the family's facts as stored.
+func redeliveryToken(c *codec, f *oauth.Family) (refreshToken, error) {
+	t, err := newRefreshToken(f.ID, bytes.NewReader(make([]byte, rtSecretLen)))
+	if err != nil {
+		return t, err
+	}
+	copy(t.secret[:], c.hmac(labelAgain, t.family[:]))
+	t.generation, t.facts = 1, sealedFacts(f)
 	return t, nil
 }
 

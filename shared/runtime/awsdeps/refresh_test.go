@@ -429,7 +429,7 @@ func TestTokenEndpointOnAWS(t *testing.T) {
 		wantStatus(t, "the rotated token", e.refresh(t, strictID, r.str("refresh_token")), http.StatusOK)
 	})
 
-	t.Run("a rotation whose every write attempt loses its answer after the first applied is answered 200 from a second read", func(t *testing.T) {
+	t.Run("a rotation whose every write attempt loses its answer after the first applied is answered 200 from its settle", func(t *testing.T) {
 		rt := e.refreshToken(t, strictID)
 		e.faults.Add(awstest.Fault{Op: "TransactWriteItems", Nth: 0, Err: awstest.ErrResponseLost, AfterSend: true})
 		r := e.refresh(t, strictID, rt)
@@ -444,7 +444,7 @@ func TestTokenEndpointOnAWS(t *testing.T) {
 		wantStatus(t, "the rotated token", e.refresh(t, strictID, r.str("refresh_token")), http.StatusOK)
 	})
 
-	t.Run("a code redemption whose every write attempt loses its answer after the first applied is answered 200 from a second read", func(t *testing.T) {
+	t.Run("a code redemption whose every write attempt loses its answer after the first applied is answered 200 from its settle", func(t *testing.T) {
 		code := e.newCode(t, strictID)
 		e.faults.Add(awstest.Fault{Op: "TransactWriteItems", Nth: 0, Err: awstest.ErrResponseLost, AfterSend: true})
 		r := e.redeem(t, strictID, code)
@@ -457,24 +457,68 @@ func TestTokenEndpointOnAWS(t *testing.T) {
 		wantStatus(t, "its refresh token", e.refresh(t, strictID, r.str("refresh_token")), http.StatusOK)
 	})
 
-	t.Run("an ambiguous rotation that cannot be read back either is 503 and leaves the family alive", func(t *testing.T) {
-		rt := e.refreshToken(t, strictID)
-		fid := e.familyOf(t, rt)
+	// The settle is one conditional UpdateItem (token/settle.go). Every
+	// answer of DynamoDB lost: the client gets a 503, but the settle's
+	// request arrived and marked the doubt, so its retry succeeds on any
+	// instance. The settle's request lost too: only the instance that
+	// answered 503 knows, and a retry reaching another one is reuse.
+	loseEverything := func(sent bool) {
 		e.faults.Add(awstest.Fault{Op: "TransactWriteItems", Nth: 0, Err: awstest.ErrResponseLost, AfterSend: true})
-		for n := 1; n <= 4; n++ { // the family's read-back, every attempt (the exchange itself reads nothing)
-			e.faults.Add(awstest.Fault{Op: "GetItem", Nth: n, Err: awstest.ErrResponseLost})
-		}
+		e.faults.Add(awstest.Fault{Op: "UpdateItem", Nth: 0, Err: awstest.ErrResponseLost, AfterSend: sent})
+	}
+	onAnotherInstance := func(f func()) {
+		mine := e.handler
+		e.handler = e.tokenHandler(e.deps.Signer)
+		defer func() { e.handler = mine }()
+		f()
+	}
+
+	t.Run("a rotation whose write and settle answers are all lost is 503, and the retry on another instance gets the successor", func(t *testing.T) {
+		rt := e.refreshToken(t, strictID)
+		loseEverything(true)
 		r := e.refresh(t, strictID, rt)
 		e.faults.Clear()
 		wantStatus(t, "refresh with every answer lost", r, http.StatusServiceUnavailable)
-		// The rotation was applied: the successor exists. This client has no
-		// leeway, so its retry with rt is reuse (see committedAnyway); the
-		// family is alive until such a retry.
-		fam, err := e.deps.Store.Family(t.Context(), fid)
-		mustDo(t, "Family", err)
-		if fam.Revoked || fam.Generation != 1 {
-			t.Errorf("family revoked=%v generation=%d, want alive and rotated", fam.Revoked, fam.Generation)
+		if r.header.Get("Retry-After") == "" {
+			t.Error("503 without Retry-After")
 		}
+		onAnotherInstance(func() {
+			retry := e.refresh(t, strictID, rt)
+			wantStatus(t, "the retry with the same token", retry, http.StatusOK)
+			wantStatus(t, "its successor", e.refresh(t, strictID, retry.str("refresh_token")), http.StatusOK)
+		})
+	})
+
+	t.Run("a rotation whose settle never reaches DynamoDB is 503; the retry on the same instance gets the successor, on another it is reuse", func(t *testing.T) {
+		rt := e.refreshToken(t, strictID)
+		loseEverything(false)
+		r := e.refresh(t, strictID, rt)
+		e.faults.Clear()
+		wantStatus(t, "refresh with the settle lost", r, http.StatusServiceUnavailable)
+		onAnotherInstance(func() {
+			wantStatus(t, "the retry on another instance", e.refresh(t, strictID, rt), http.StatusBadRequest)
+		})
+		rt = e.refreshToken(t, strictID)
+		loseEverything(false)
+		r = e.refresh(t, strictID, rt)
+		e.faults.Clear()
+		wantStatus(t, "refresh with the settle lost", r, http.StatusServiceUnavailable)
+		retry := e.refresh(t, strictID, rt)
+		wantStatus(t, "the retry on the same instance", retry, http.StatusOK)
+		wantStatus(t, "its successor", e.refresh(t, strictID, retry.str("refresh_token")), http.StatusOK)
+	})
+
+	t.Run("a code redemption whose write and settle answers are all lost is 503, and the retry on another instance gets working tokens", func(t *testing.T) {
+		code := e.newCode(t, strictID)
+		loseEverything(true)
+		r := e.redeem(t, strictID, code)
+		e.faults.Clear()
+		wantStatus(t, "code exchange with every answer lost", r, http.StatusServiceUnavailable)
+		onAnotherInstance(func() {
+			retry := e.redeem(t, strictID, code)
+			wantStatus(t, "the retry with the same code", retry, http.StatusOK)
+			wantStatus(t, "its refresh token", e.refresh(t, strictID, retry.str("refresh_token")), http.StatusOK)
+		})
 	})
 
 	t.Run("a blocked user's refresh tokens and pending codes get invalid_grant, and the same token works again once the marker is unblocked", func(t *testing.T) {

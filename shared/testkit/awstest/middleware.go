@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
@@ -108,6 +109,10 @@ type Fault struct {
 	// whatever the server answered: the server may have applied a write
 	// the client never hears about (an ambiguous failure).
 	AfterSend bool
+	// Hang holds the attempt this long (or until its context ends) before
+	// it returns Err: a server that never answers, cut off by the client's
+	// per-attempt timeout.
+	Hang time.Duration
 }
 
 // Faults injects failures into SDK clients, per attempt: the SDK's own
@@ -181,6 +186,12 @@ func (fs *Faults) Install(stack *middleware.Stack) error {
 			}
 			if f.AfterSend {
 				next.HandleDeserialize(ctx, in)
+			}
+			if f.Hang > 0 {
+				select {
+				case <-time.After(f.Hang):
+				case <-ctx.Done():
+				}
 			}
 			return middleware.DeserializeOutput{}, middleware.Metadata{}, f.Err
 		}), middleware.Before)

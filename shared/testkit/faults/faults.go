@@ -46,6 +46,18 @@ func (q *queue) pop(keys ...string) error {
 	return nil
 }
 
+// take returns the first error queued under key, if any, without
+// counting a call.
+func (q *queue) take(key string) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if errs := q.faults[key]; len(errs) > 0 {
+		q.faults[key] = errs[1:]
+		return errs[0]
+	}
+	return nil
+}
+
 func (q *queue) count(key string) int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -83,6 +95,26 @@ func (s *Store) FailNext(method string, err error) {
 		panic(fmt.Sprintf("faults: oauth.Store has no method %q", method))
 	}
 	s.q.push(method, err)
+}
+
+// LoseNextAnswer makes the next successful call of a write method
+// (AdvanceFamily, RedeemCode) reach the wrapped store and then return err:
+// the write is applied but its answer lost, as when every reply of a
+// DynamoDB write is dropped.
+func (s *Store) LoseNextAnswer(method string, err error) {
+	if method != "AdvanceFamily" && method != "RedeemCode" {
+		panic(fmt.Sprintf("faults: LoseNextAnswer does not cover %q", method))
+	}
+	s.q.push("lost:"+method, err)
+}
+
+// answer is the result of a write that reached the wrapped store: err, or
+// a lost answer queued by LoseNextAnswer.
+func (s *Store) answer(method string, err error) error {
+	if err != nil {
+		return err
+	}
+	return s.q.take("lost:" + method)
 }
 
 // Calls reports how many times the named method was called, failed calls

@@ -182,7 +182,14 @@ func (s *Store) RedeemCode(ctx context.Context, hash string, f *oauth.Family, no
 	if err := s.q.pop("RedeemCode"); err != nil {
 		return err
 	}
-	return s.Store.RedeemCode(ctx, hash, f, now)
+	return s.answer("RedeemCode", s.Store.RedeemCode(ctx, hash, f, now))
+}
+
+func (s *Store) SettleRedemption(ctx context.Context, hash, familyID string) (bool, error) {
+	if err := s.q.pop("SettleRedemption"); err != nil {
+		return false, err
+	}
+	return s.Store.SettleRedemption(ctx, hash, familyID)
 }
 
 func (s *Store) CreateFamily(ctx context.Context, f *oauth.Family) error {
@@ -210,7 +217,14 @@ func (s *Store) AdvanceFamily(ctx context.Context, id string, a oauth.Advance) e
 	if err := s.q.pop("AdvanceFamily"); err != nil {
 		return err
 	}
-	return s.Store.AdvanceFamily(ctx, id, a)
+	return s.answer("AdvanceFamily", s.Store.AdvanceFamily(ctx, id, a))
+}
+
+func (s *Store) SettleAdvance(ctx context.Context, id string, a oauth.Advance) (bool, error) {
+	if err := s.q.pop("SettleAdvance"); err != nil {
+		return false, err
+	}
+	return s.Store.SettleAdvance(ctx, id, a)
 }
 
 func (s *Store) RevokeFamily(ctx context.Context, id string, reason string, now time.Time) error {

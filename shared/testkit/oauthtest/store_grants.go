@@ -117,6 +117,40 @@ func storeCodeCases() []storeCase {
 			storeMust(t, "Family", err)
 			storeDiff(t, "family", storeFamily("fam-1", "user-1"), fam)
 		}},
+		{"settling an applied redemption marks the code in doubt; any other settles nothing", func(t *testing.T, s oauth.Store) {
+			hash := oauth.HashToken("code-1")
+			storeMust(t, "CreateCode", s.CreateCode(t.Context(), storeCode("code-1")))
+			settle := func(what, familyID string, want bool) {
+				t.Helper()
+				applied, err := s.SettleRedemption(t.Context(), hash, familyID)
+				storeMust(t, what, err)
+				if applied != want {
+					t.Errorf("%s: applied = %v, want %v", what, applied, want)
+				}
+			}
+			settle("SettleRedemption of an unused code", "fam-1", false)
+			got, err := s.Code(t.Context(), hash, storeAt(time.Second))
+			storeMust(t, "Code", err)
+			storeDiff(t, "unused code after a settle", storeCode("code-1"), got)
+
+			storeMust(t, "RedeemCode", s.RedeemCode(t.Context(), hash, storeFamily("fam-1", "user-1"), storeAt(time.Second)))
+			settle("SettleRedemption for another family", "fam-2", false)
+			want := storeCode("code-1")
+			want.Used, want.FamilyID = true, "fam-1"
+			got, err = s.Code(t.Context(), hash, storeAt(2*time.Second))
+			storeMust(t, "Code", err)
+			storeDiff(t, "code after a settle for another family", want, got)
+
+			settle("SettleRedemption", "fam-1", true)
+			settle("SettleRedemption again", "fam-1", true)
+			want.InDoubt = true
+			got, err = s.Code(t.Context(), hash, storeAt(2*time.Second))
+			storeMust(t, "Code", err)
+			storeDiff(t, "settled code", want, got)
+
+			_, err = s.SettleRedemption(t.Context(), oauth.HashToken("nope"), "fam-1")
+			storeErrIs(t, "SettleRedemption of an unknown code", err, oauth.ErrNotFound)
+		}},
 	}
 }
 
@@ -303,6 +337,54 @@ func storeFamilyCases() []storeCase {
 			storeMust(t, "RevokeFamily", s.RevokeFamily(t.Context(), "fam-1", "logout", storeAt(2*time.Hour)))
 			live := oauth.Advance{UserID: "user-1", CreatedAt: storeBase, FromHash: storeHead("fam-1", 1), ToHash: storeHead("fam-1", 2), Generation: 2, Now: storeAt(3 * time.Hour), IdleExpiresAt: storeAt(27 * time.Hour)}
 			refused("advance of the revoked family", live, oauth.ErrRevoked)
+		}},
+		{"settling an applied rotation marks its head in doubt until the next rotation; any other settles nothing", func(t *testing.T, s oauth.Store) {
+			storeMust(t, "CreateFamily", s.CreateFamily(t.Context(), storeFamily("fam-1", "user-1")))
+			first := oauth.Advance{UserID: "user-1", CreatedAt: storeBase, FromHash: storeHead("fam-1", 0), ToHash: storeHead("fam-1", 1), Generation: 1, Now: storeAt(time.Hour), IdleExpiresAt: storeAt(25 * time.Hour)}
+			settle := func(what string, a oauth.Advance, want bool) {
+				t.Helper()
+				applied, err := s.SettleAdvance(t.Context(), "fam-1", a)
+				storeMust(t, what, err)
+				if applied != want {
+					t.Errorf("%s: applied = %v, want %v", what, applied, want)
+				}
+			}
+			family := func() *oauth.Family {
+				t.Helper()
+				f, err := s.Family(t.Context(), "fam-1")
+				storeMust(t, "Family", err)
+				return f
+			}
+			settle("SettleAdvance before the rotation", first, false)
+			storeDiff(t, "family after a settle that found nothing", storeFamily("fam-1", "user-1"), family())
+
+			storeMust(t, "AdvanceFamily", s.AdvanceFamily(t.Context(), "fam-1", first))
+			rotated := family()
+			other := first
+			other.ToHash = storeHead("fam-1", 9)
+			settle("SettleAdvance of another rotation", other, false)
+			storeDiff(t, "family after a settle of another rotation", rotated, family())
+
+			settle("SettleAdvance", first, true)
+			settle("SettleAdvance again", first, true)
+			rotated.InDoubt = 1
+			storeDiff(t, "settled family", rotated, family())
+
+			keep := oauth.Advance{UserID: "user-1", CreatedAt: storeBase, FromHash: first.ToHash, ToHash: first.ToHash, Generation: 1, Now: storeAt(2 * time.Hour), IdleExpiresAt: storeAt(26 * time.Hour)}
+			storeMust(t, "AdvanceFamily non-rotating", s.AdvanceFamily(t.Context(), "fam-1", keep))
+			if got := family().InDoubt; got != 1 {
+				t.Errorf("InDoubt after a non-rotating advance = %d, want 1", got)
+			}
+			next := oauth.Advance{UserID: "user-1", CreatedAt: storeBase, FromHash: first.ToHash, ToHash: storeHead("fam-1", 2), Generation: 2, Now: storeAt(3 * time.Hour), IdleExpiresAt: storeAt(27 * time.Hour)}
+			storeMust(t, "AdvanceFamily rotating", s.AdvanceFamily(t.Context(), "fam-1", next))
+			if got := family().InDoubt; got != 0 {
+				t.Errorf("InDoubt after the next rotation = %d, want 0", got)
+			}
+
+			storeMust(t, "RevokeFamily", s.RevokeFamily(t.Context(), "fam-1", "logout", storeAt(4*time.Hour)))
+			settle("SettleAdvance of a revoked family", next, false)
+			_, err := s.SettleAdvance(t.Context(), "fam-9", first)
+			storeErrIs(t, "SettleAdvance of an unknown family", err, oauth.ErrNotFound)
 		}},
 		{"advance of an unknown family is ErrNotFound and creates nothing", func(t *testing.T, s oauth.Store) {
 			a := oauth.Advance{FromHash: storeHead("fam-1", 0), ToHash: storeHead("fam-1", 1), Generation: 1, Now: storeBase, IdleExpiresAt: storeAt(time.Hour)}

@@ -1,0 +1,187 @@
+package token
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mrrt-auth/mrrt/shared/core/oauth"
+)
+
+// An ambiguous write is one the store applied but could not report (every
+// answer lost, or the deadline cut in): the client then gets a 503 or a
+// 200 it may never see, and retries with the same refresh token or code.
+// Telling that retry from the replay of a stolen token needs a record
+// that the answer was in doubt, written when the doubt arises: one
+// conditional write on the failure path (SettleAdvance, SettleRedemption)
+// and, if that fails too, this instance's own memory. A retry of a token
+// or code in doubt gets the same successor (a code: its family's tokens)
+// instead of revoking the family; a thief holding the same token is then
+// caught one step later, when the second of the two uses the successor.
+
+// settleTimeout is what a settle gets even when the request's budget is
+// spent: the settle is the write that saves the client's retry, and
+// lambdahttp.Reserve (1 s) still covers it and the 503.
+const settleTimeout = 300 * time.Millisecond
+
+// settleContext is ctx, or, when less than settleTimeout of it is left, a
+// context of settleTimeout that ignores its cancellation.
+func settleContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < settleTimeout {
+		return context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	}
+	return context.WithCancel(ctx)
+}
+
+// settled decides a rotation the store could not report: true if it was
+// applied, and then its head is marked in doubt, so a retry with the
+// presented token gets the same successor (classify). If the store cannot
+// be reached, this instance remembers the doubt.
+func (h *handler) settled(ctx context.Context, familyID string, adv oauth.Advance) bool {
+	if adv.FromHash == adv.ToHash {
+		return false // no rotation: nothing changes hands, a retry costs nothing
+	}
+	ctx, cancel := settleContext(ctx)
+	defer cancel()
+	applied, err := h.d.Families.SettleAdvance(ctx, familyID, adv)
+	h.logSettle(ctx, "rotation", familyID, applied, err)
+	if err != nil && !errors.Is(err, oauth.ErrNotFound) {
+		h.doubts.add(familyDoubt(familyID, adv.ToHash), h.d.Now())
+	}
+	return err == nil && applied
+}
+
+// redemptionSettled decides a code redemption the store could not report,
+// as settled does a rotation (redeliver serves the retry).
+func (h *handler) redemptionSettled(ctx context.Context, hash, familyID string) bool {
+	ctx, cancel := settleContext(ctx)
+	defer cancel()
+	applied, err := h.d.Codes.SettleRedemption(ctx, hash, familyID)
+	h.logSettle(ctx, "code redemption", familyID, applied, err)
+	if err != nil && !errors.Is(err, oauth.ErrNotFound) {
+		h.doubts.add(codeDoubt(hash), h.d.Now())
+	}
+	return err == nil && applied
+}
+
+// logSettle records the outcome of a settle for operators: an
+// unsettled doubt is what can still log a client out.
+func (h *handler) logSettle(ctx context.Context, what, familyID string, applied bool, err error) {
+	switch {
+	case err != nil:
+		h.log.LogAttrs(ctx, slog.LevelWarn, "ambiguous "+what+" not settled: remembered on this instance only",
+			slog.String("family_id", familyID), slog.String("error", err.Error()))
+	default:
+		h.log.LogAttrs(ctx, slog.LevelInfo, "ambiguous "+what+" settled",
+			slog.String("family_id", familyID), slog.Bool("applied", applied))
+	}
+}
+
+// redeliver serves the retry of a code whose redemption is in doubt: its
+// family, if none of its tokens was ever used, gets a generation-1 token
+// derived from the family alone (the first token's secret is random and
+// gone), and the client the same answer as on its first try. A second
+// retry gets that token again. A family that moved on means its tokens
+// were delivered after all: the retry is a replay (RFC 6749 §4.1.2).
+func (h *handler) redeliver(ctx context.Context, code *oauth.AuthCode, client *oauth.Client, now time.Time) (string, error) {
+	fam, err := h.d.Families.Family(ctx, code.FamilyID)
+	if errors.Is(err, oauth.ErrNotFound) {
+		return "", errCode("invalid authorization code", err)
+	}
+	if err != nil {
+		return "", fmt.Errorf("token: family: %w", err)
+	}
+	noted(ctx).noteFamily(fam)
+	// The family keeps the binding of the first redemption (RFC 9449 §5):
+	// a retry without that key could not use the token anyway.
+	if err := checkBinding(ctx, fam.DPoPJKT); err != nil {
+		return "", err
+	}
+	key, err := h.refreshKey(ctx)
+	if err != nil {
+		return "", err
+	}
+	codec := h.codecFor(key)
+	defer h.codecs.Put(codec)
+	tok, err := redeliveryToken(codec, fam)
+	if err != nil {
+		return "", err
+	}
+	raw := codec.encode(&tok)
+	adv := oauth.Advance{
+		UserID: fam.UserID, CreatedAt: fam.CreatedAt,
+		FromHash: fam.HeadHash, ToHash: oauth.HashToken(raw), Generation: 1,
+		Now: now, IdleExpiresAt: idleExpiry(client, now),
+	}
+	switch {
+	case fam.Revoked || !fam.Active(now):
+		return "", errCode("invalid authorization code", fmt.Errorf("family %s of a code in doubt is dead", fam.ID))
+	case fam.Generation == 0 && fam.LastUsedAt.IsZero():
+		// Never delivered, never used: retire the first token.
+	case fam.Generation == 1 && fam.HeadHash == adv.ToHash:
+		adv.FromHash = adv.ToHash // served before: the same token again
+	default:
+		return "", h.revokeCodeFamily(ctx, code, now)
+	}
+	switch err := h.d.Families.AdvanceFamily(ctx, fam.ID, adv); {
+	case err == nil:
+		return raw, nil
+	case errors.Is(err, oauth.ErrUserRevoked):
+		return "", errUserRevoked.WithCause(err)
+	case errors.Is(err, oauth.ErrUnavailable) && h.settled(ctx, fam.ID, adv):
+		return raw, nil
+	case errors.Is(err, oauth.ErrUnavailable):
+		return "", fmt.Errorf("token: redeliver: %w", err)
+	default:
+		// Revoked, expired or moved on meanwhile: a replay after all.
+		return "", h.revokeCodeFamily(ctx, code, now)
+	}
+}
+
+// doubts is this instance's memory of ambiguous writes whose settle failed
+// too: family id and successor hash, or code hash. Bounded; entries
+// expire after doubtLife.
+type doubts struct {
+	n  atomic.Int32 // len(at), so the common case takes no lock
+	mu sync.Mutex
+	at map[string]time.Time
+}
+
+const (
+	doubtLife = 10 * time.Minute // a code's life, and ample for a client's retry
+	maxDoubts = 4096
+)
+
+func familyDoubt(familyID, headHash string) string { return "f/" + familyID + "/" + headHash }
+func codeDoubt(hash string) string                 { return "c/" + hash }
+
+func (d *doubts) add(key string, now time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.at == nil {
+		d.at = map[string]time.Time{}
+	}
+	if len(d.at) >= maxDoubts {
+		maps.DeleteFunc(d.at, func(_ string, t time.Time) bool { return now.Sub(t) > doubtLife })
+		if len(d.at) >= maxDoubts {
+			return // a store down that long has bigger consequences
+		}
+	}
+	d.at[key] = now
+	d.n.Store(int32(len(d.at)))
+}
+
+func (d *doubts) has(key string, now time.Time) bool {
+	if d.n.Load() == 0 {
+		return false
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	t, ok := d.at[key]
+	return ok && now.Sub(t) <= doubtLife
+}

@@ -1,0 +1,207 @@
+package token
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"testing"
+
+	"github.com/mrrt-auth/mrrt/shared/core/oauth"
+)
+
+var errLostAnswer = fmt.Errorf("dynamodb: every answer lost: %w", oauth.ErrUnavailable)
+
+// TestAmbiguousRotation: a rotation applied without its answer (the
+// client sees a 503 or nothing) must not turn the client's retry with the
+// same token into reuse; a client with leeway 0 is the hard case.
+func TestAmbiguousRotation(t *testing.T) {
+	t.Run("a lost answer is settled by one write: 200, and a retry with the old token gets the same successor", func(t *testing.T) {
+		f := newFixture(t)
+		rt := f.login(codeSpec{})
+		f.store.LoseNextAnswer("AdvanceFamily", errLostAnswer)
+		first := f.refresh(spaID, rt)
+		wantOK(t, first)
+		if n := f.store.Calls("SettleAdvance"); n != 1 {
+			t.Errorf("%d SettleAdvance calls, want 1", n)
+		}
+		if got := f.family(rt).InDoubt; got != 1 {
+			t.Errorf("InDoubt = %d, want 1", got)
+		}
+		// The client never saw first: it retries with rt.
+		retry := f.refresh(spaID, rt)
+		wantOK(t, retry)
+		if retry.RefreshToken != first.RefreshToken {
+			t.Error("the retry got another successor")
+		}
+		next := f.refresh(spaID, retry.RefreshToken)
+		wantOK(t, next)
+		// The successor's use ends the doubt: rt is plain reuse again.
+		wantError(t, f.refresh(spaID, rt), http.StatusBadRequest, oauth.InvalidGrant)
+		if !f.family(rt).Revoked {
+			t.Error("reuse after the doubt ended did not revoke the family")
+		}
+	})
+
+	t.Run("a settle that fails too is 503, and the retry reaching this instance gets the successor", func(t *testing.T) {
+		f := newFixture(t)
+		rt := f.login(codeSpec{})
+		f.store.LoseNextAnswer("AdvanceFamily", errLostAnswer)
+		f.store.FailNext("SettleAdvance", errLostAnswer)
+		r := f.refresh(spaID, rt)
+		wantError(t, r, http.StatusServiceUnavailable, oauth.TemporarilyUnavailable)
+		if r.Header.Get("Retry-After") == "" {
+			t.Error("503 without Retry-After")
+		}
+		if fam := f.family(rt); fam.Generation != 1 || fam.InDoubt != 0 {
+			t.Fatalf("family generation %d, in doubt %d; want rotated, not marked", fam.Generation, fam.InDoubt)
+		}
+		retry := f.refresh(spaID, rt)
+		wantOK(t, retry)
+		wantOK(t, f.refresh(spaID, retry.RefreshToken))
+	})
+
+	t.Run("a settle that fails too leaves a retry reaching another instance taken for reuse", func(t *testing.T) {
+		// The one case left: nothing durable records the doubt, and the
+		// retry is indistinguishable from a stolen token's replay.
+		f := newFixture(t)
+		rt := f.login(codeSpec{})
+		f.store.LoseNextAnswer("AdvanceFamily", errLostAnswer)
+		f.store.FailNext("SettleAdvance", errLostAnswer)
+		wantError(t, f.refresh(spaID, rt), http.StatusServiceUnavailable, oauth.TemporarilyUnavailable)
+		f.handler = NewHandler(f.deps(f.iss))
+		wantError(t, f.refresh(spaID, rt), http.StatusBadRequest, oauth.InvalidGrant)
+	})
+
+	t.Run("a settle that finds the rotation not applied is 503 and the token still rotates", func(t *testing.T) {
+		f := newFixture(t)
+		rt := f.login(codeSpec{})
+		f.store.FailNext("AdvanceFamily", errLostAnswer) // never reached the store
+		wantError(t, f.refresh(spaID, rt), http.StatusServiceUnavailable, oauth.TemporarilyUnavailable)
+		if n := f.store.Calls("SettleAdvance"); n != 1 {
+			t.Errorf("%d SettleAdvance calls, want 1", n)
+		}
+		if fam := f.family(rt); fam.Generation != 0 || fam.InDoubt != 0 {
+			t.Errorf("family generation %d, in doubt %d; want untouched", fam.Generation, fam.InDoubt)
+		}
+		wantOK(t, f.refresh(spaID, rt))
+	})
+
+	t.Run("a head in doubt is not served to a blocked user", func(t *testing.T) {
+		f := newFixture(t)
+		rt := f.login(codeSpec{})
+		f.store.LoseNextAnswer("AdvanceFamily", errLostAnswer)
+		wantOK(t, f.refresh(spaID, rt))
+		if err := f.store.SetUserBlocked(t.Context(), userID, true); err != nil {
+			t.Fatal(err)
+		}
+		wantError(t, f.refresh(spaID, rt), http.StatusBadRequest, oauth.InvalidGrant)
+	})
+
+	t.Run("a non-rotating exchange whose answer is lost needs no settle", func(t *testing.T) {
+		f := newFixture(t)
+		rt := f.login(codeSpec{client: webID})
+		f.store.LoseNextAnswer("AdvanceFamily", errLostAnswer)
+		wantError(t, f.refresh(webID, rt), http.StatusServiceUnavailable, oauth.TemporarilyUnavailable)
+		if n := f.store.Calls("SettleAdvance"); n != 0 {
+			t.Errorf("%d SettleAdvance calls, want 0", n)
+		}
+		wantOK(t, f.refresh(webID, rt))
+	})
+}
+
+// TestAmbiguousRedemption: the same for the code exchange, whose retry
+// would otherwise be a replay that revokes the family (RFC 6749 §4.1.2).
+func TestAmbiguousRedemption(t *testing.T) {
+	t.Run("a lost answer is settled by one write: 200, and a retry of the code gets working tokens, the same each time", func(t *testing.T) {
+		f := newFixture(t)
+		c := f.newCode(codeSpec{})
+		f.store.LoseNextAnswer("RedeemCode", errLostAnswer)
+		first := f.redeem(spaID, c)
+		wantOK(t, first)
+		if n := f.store.Calls("SettleRedemption"); n != 1 {
+			t.Errorf("%d SettleRedemption calls, want 1", n)
+		}
+		// The client never saw first: it retries with the code.
+		retry := f.redeem(spaID, c)
+		wantOK(t, retry)
+		if retry.RefreshToken == "" || retry.AccessToken == "" || retry.IDToken == "" {
+			t.Fatalf("retry answered %v, want access, ID and refresh tokens", retry)
+		}
+		again := f.redeem(spaID, c)
+		wantOK(t, again)
+		if again.RefreshToken != retry.RefreshToken {
+			t.Error("a second retry got another refresh token")
+		}
+		// The first answer's token was never delivered: it is retired.
+		if fam := f.family(retry.RefreshToken); fam.Generation != 1 || fam.Revoked {
+			t.Errorf("family generation %d revoked %v, want 1 and alive", fam.Generation, fam.Revoked)
+		}
+		next := f.refresh(spaID, retry.RefreshToken)
+		wantOK(t, next)
+		// The family moved on: a further use of the code is a replay.
+		wantError(t, f.redeem(spaID, c), http.StatusBadRequest, oauth.InvalidGrant)
+		if !f.family(next.RefreshToken).Revoked {
+			t.Error("a replay after the family moved on did not revoke it")
+		}
+	})
+
+	t.Run("a settle that fails too is 503, and the retry reaching this instance gets working tokens", func(t *testing.T) {
+		f := newFixture(t)
+		c := f.newCode(codeSpec{})
+		f.store.LoseNextAnswer("RedeemCode", errLostAnswer)
+		f.store.FailNext("SettleRedemption", errLostAnswer)
+		wantError(t, f.redeem(spaID, c), http.StatusServiceUnavailable, oauth.TemporarilyUnavailable)
+		retry := f.redeem(spaID, c)
+		wantOK(t, retry)
+		wantOK(t, f.refresh(spaID, retry.RefreshToken))
+	})
+
+	t.Run("a code in doubt whose first token was used is a replay", func(t *testing.T) {
+		// The answer did arrive after all; the thief's replay revokes.
+		f := newFixture(t)
+		c := f.newCode(codeSpec{})
+		f.store.LoseNextAnswer("RedeemCode", errLostAnswer)
+		first := f.redeem(spaID, c)
+		wantOK(t, first)
+		next := f.refresh(spaID, first.RefreshToken)
+		wantOK(t, next)
+		wantError(t, f.redeem(spaID, c), http.StatusBadRequest, oauth.InvalidGrant)
+		wantError(t, f.refresh(spaID, next.RefreshToken), http.StatusBadRequest, oauth.InvalidGrant)
+	})
+
+	t.Run("a code in doubt is not served to a blocked user", func(t *testing.T) {
+		f := newFixture(t)
+		c := f.newCode(codeSpec{})
+		f.store.LoseNextAnswer("RedeemCode", errLostAnswer)
+		wantOK(t, f.redeem(spaID, c))
+		if err := f.store.SetUserBlocked(t.Context(), userID, true); err != nil {
+			t.Fatal(err)
+		}
+		wantError(t, f.redeem(spaID, c), http.StatusBadRequest, oauth.InvalidGrant)
+	})
+
+	t.Run("a code in doubt is served again only with the DPoP key of its first redemption", func(t *testing.T) {
+		f := newFixture(t)
+		k := newDPoPKey(t)
+		c := f.newCode(codeSpec{})
+		form := url.Values{"grant_type": {oauth.GrantTypeAuthorizationCode}, "code": {c.raw}, "code_verifier": {c.verifier}, "redirect_uri": {callback}}
+		f.store.LoseNextAnswer("RedeemCode", errLostAnswer)
+		wantBound(t, f, f.dpopToken(k, spaID, form), k)
+		wantError(t, f.redeem(spaID, c), http.StatusBadRequest, oauth.InvalidGrant)
+		wantError(t, f.dpopToken(newDPoPKey(t), spaID, form), http.StatusBadRequest, oauth.InvalidGrant)
+		retry := f.dpopToken(k, spaID, form)
+		wantBound(t, f, retry, k)
+		if fam := f.family(retry.RefreshToken); fam.Revoked || fam.DPoPJKT != k.JKT {
+			t.Errorf("family revoked %v, jkt %q; want alive and bound to %q", fam.Revoked, fam.DPoPJKT, k.JKT)
+		}
+	})
+
+	t.Run("a plain replay of a used code still revokes its family", func(t *testing.T) {
+		f := newFixture(t)
+		c := f.newCode(codeSpec{})
+		first := f.redeem(spaID, c)
+		wantOK(t, first)
+		wantError(t, f.redeem(spaID, c), http.StatusBadRequest, oauth.InvalidGrant)
+		wantError(t, f.refresh(spaID, first.RefreshToken), http.StatusBadRequest, oauth.InvalidGrant)
+	})
+}
