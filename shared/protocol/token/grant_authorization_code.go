@@ -74,7 +74,7 @@ func (h *handler) exchangeCode(ctx context.Context, client *oauth.Client, form u
 	}
 	// A used code is a replay (RFC 6749 §4.1.2) unless its redemption's
 	// answer was in doubt: then this is the client's retry (settle.go).
-	inDoubt := code.Used && code.FamilyID != "" && (code.InDoubt || h.doubts.has(codeDoubt(hash), now))
+	inDoubt := code.Used && code.FamilyID != "" && (code.InDoubt || h.doubts.has(codeDoubt(hash, code.FamilyID), now))
 	if code.Used && !inDoubt {
 		return nil, h.revokeCodeFamily(ctx, code, now)
 	}

@@ -64,7 +64,7 @@ func (h *handler) redemptionSettled(ctx context.Context, hash, familyID string) 
 	applied, err := h.d.Codes.SettleRedemption(ctx, hash, familyID)
 	h.logSettle(ctx, "code redemption", familyID, applied, err)
 	if err != nil && !errors.Is(err, oauth.ErrNotFound) {
-		h.doubts.add(codeDoubt(hash), h.d.Now())
+		h.doubts.add(codeDoubt(hash, familyID), h.d.Now())
 	}
 	return err == nil && applied
 }
@@ -144,8 +144,8 @@ func (h *handler) redeliver(ctx context.Context, code *oauth.AuthCode, client *o
 }
 
 // doubts is this instance's memory of ambiguous writes whose settle failed
-// too: family id and successor hash, or code hash. Bounded; entries
-// expire after doubtLife.
+// too: family id and successor hash, or code hash and family id. Bounded;
+// entries expire after doubtLife.
 type doubts struct {
 	n  atomic.Int32 // len(at), so the common case takes no lock
 	mu sync.Mutex
@@ -158,7 +158,7 @@ const (
 )
 
 func familyDoubt(familyID, headHash string) string { return "f/" + familyID + "/" + headHash }
-func codeDoubt(hash string) string                 { return "c/" + hash }
+func codeDoubt(hash, familyID string) string       { return "c/" + hash + "/" + familyID }
 
 func (d *doubts) add(key string, now time.Time) {
 	d.mu.Lock()
