@@ -473,39 +473,40 @@ func TestTokenEndpointOnAWS(t *testing.T) {
 		f()
 	}
 
-	t.Run("a rotation whose write and settle answers are all lost is 503, and the retry on another instance gets the successor", func(t *testing.T) {
+	// lostRefresh refreshes a fresh token with every answer lost (the
+	// settle's request too, unless settleArrives), wants a 503 and returns
+	// the token.
+	lostRefresh := func(t *testing.T, settleArrives bool) string {
+		t.Helper()
 		rt := e.refreshToken(t, strictID)
-		loseEverything(true)
+		loseEverything(settleArrives)
 		r := e.refresh(t, strictID, rt)
 		e.faults.Clear()
 		wantStatus(t, "refresh with every answer lost", r, http.StatusServiceUnavailable)
 		if r.header.Get("Retry-After") == "" {
 			t.Error("503 without Retry-After")
 		}
-		onAnotherInstance(func() {
-			retry := e.refresh(t, strictID, rt)
-			wantStatus(t, "the retry with the same token", retry, http.StatusOK)
-			wantStatus(t, "its successor", e.refresh(t, strictID, retry.str("refresh_token")), http.StatusOK)
-		})
+		return rt
+	}
+	// served wants r to be a 200 whose refresh token works.
+	served := func(t *testing.T, what string, r response) {
+		t.Helper()
+		wantStatus(t, what, r, http.StatusOK)
+		wantStatus(t, what+": its refresh token", e.refresh(t, strictID, r.str("refresh_token")), http.StatusOK)
+	}
+
+	t.Run("a rotation whose write and settle answers are all lost is 503, and the retry on another instance gets the successor", func(t *testing.T) {
+		rt := lostRefresh(t, true)
+		onAnotherInstance(func() { served(t, "the retry with the same token", e.refresh(t, strictID, rt)) })
 	})
 
 	t.Run("a rotation whose settle never reaches DynamoDB is 503; the retry on the same instance gets the successor, on another it is reuse", func(t *testing.T) {
-		rt := e.refreshToken(t, strictID)
-		loseEverything(false)
-		r := e.refresh(t, strictID, rt)
-		e.faults.Clear()
-		wantStatus(t, "refresh with the settle lost", r, http.StatusServiceUnavailable)
+		rt := lostRefresh(t, false)
 		onAnotherInstance(func() {
 			wantStatus(t, "the retry on another instance", e.refresh(t, strictID, rt), http.StatusBadRequest)
 		})
-		rt = e.refreshToken(t, strictID)
-		loseEverything(false)
-		r = e.refresh(t, strictID, rt)
-		e.faults.Clear()
-		wantStatus(t, "refresh with the settle lost", r, http.StatusServiceUnavailable)
-		retry := e.refresh(t, strictID, rt)
-		wantStatus(t, "the retry on the same instance", retry, http.StatusOK)
-		wantStatus(t, "its successor", e.refresh(t, strictID, retry.str("refresh_token")), http.StatusOK)
+		rt = lostRefresh(t, false)
+		served(t, "the retry on the same instance", e.refresh(t, strictID, rt))
 	})
 
 	t.Run("a code redemption whose write and settle answers are all lost is 503, and the retry on another instance gets working tokens", func(t *testing.T) {
@@ -514,11 +515,7 @@ func TestTokenEndpointOnAWS(t *testing.T) {
 		r := e.redeem(t, strictID, code)
 		e.faults.Clear()
 		wantStatus(t, "code exchange with every answer lost", r, http.StatusServiceUnavailable)
-		onAnotherInstance(func() {
-			retry := e.redeem(t, strictID, code)
-			wantStatus(t, "the retry with the same code", retry, http.StatusOK)
-			wantStatus(t, "its refresh token", e.refresh(t, strictID, retry.str("refresh_token")), http.StatusOK)
-		})
+		onAnotherInstance(func() { served(t, "the retry with the same code", e.redeem(t, strictID, code)) })
 	})
 
 	t.Run("a blocked user's refresh tokens and pending codes get invalid_grant, and the same token works again once the marker is unblocked", func(t *testing.T) {
