@@ -97,6 +97,9 @@ func (h *handler) redeliver(ctx context.Context, code *oauth.AuthCode, client *o
 		return "", fmt.Errorf("token: family: %w", err)
 	}
 	noted(ctx).noteFamily(fam)
+	if fam.Revoked || !fam.Active(now) {
+		return "", errCode("invalid authorization code", fmt.Errorf("family %s of a code in doubt is dead", fam.ID))
+	}
 	// The family keeps the binding of the first redemption (RFC 9449 §5):
 	// a retry without that key could not use the token anyway.
 	if err := checkBinding(ctx, fam.DPoPJKT); err != nil {
@@ -119,8 +122,6 @@ func (h *handler) redeliver(ctx context.Context, code *oauth.AuthCode, client *o
 		Now: now, IdleExpiresAt: idleExpiry(client, now),
 	}
 	switch {
-	case fam.Revoked || !fam.Active(now):
-		return "", errCode("invalid authorization code", fmt.Errorf("family %s of a code in doubt is dead", fam.ID))
 	case fam.Generation == 0 && fam.LastUsedAt.IsZero():
 		// Never delivered, never used: retire the first token.
 	case fam.Generation == 1 && fam.HeadHash == adv.ToHash:
@@ -149,25 +150,29 @@ func (h *handler) redeliver(ctx context.Context, code *oauth.AuthCode, client *o
 type doubts struct {
 	n  atomic.Int32 // len(at), so the common case takes no lock
 	mu sync.Mutex
-	at map[string]time.Time
+	at map[doubt]time.Time
 }
+
+// doubt names one ambiguous write: a family and its new head's hash, or a
+// code's hash and its family.
+type doubt struct{ family, hash string }
 
 const (
 	doubtLife = 10 * time.Minute // a code's life, and ample for a client's retry
 	maxDoubts = 4096
 )
 
-func familyDoubt(familyID, headHash string) string { return "f/" + familyID + "/" + headHash }
-func codeDoubt(hash, familyID string) string       { return "c/" + hash + "/" + familyID }
+func familyDoubt(familyID, headHash string) doubt { return doubt{familyID, headHash} }
+func codeDoubt(hash, familyID string) doubt       { return doubt{familyID, "code:" + hash} }
 
-func (d *doubts) add(key string, now time.Time) {
+func (d *doubts) add(key doubt, now time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.at == nil {
-		d.at = map[string]time.Time{}
+		d.at = map[doubt]time.Time{}
 	}
 	if len(d.at) >= maxDoubts {
-		maps.DeleteFunc(d.at, func(_ string, t time.Time) bool { return now.Sub(t) > doubtLife })
+		maps.DeleteFunc(d.at, func(_ doubt, t time.Time) bool { return now.Sub(t) > doubtLife })
 		if len(d.at) >= maxDoubts {
 			return // a store down that long has bigger consequences
 		}
@@ -176,7 +181,7 @@ func (d *doubts) add(key string, now time.Time) {
 	d.n.Store(int32(len(d.at)))
 }
 
-func (d *doubts) has(key string, now time.Time) bool {
+func (d *doubts) has(key doubt, now time.Time) bool {
 	if d.n.Load() == 0 {
 		return false
 	}

@@ -211,24 +211,26 @@ func TestDoubtMemory(t *testing.T) {
 	start := startTime
 	t.Run("a remembered doubt lasts ten minutes", func(t *testing.T) {
 		var d doubts
-		d.add("k", start)
-		if !d.has("k", start.Add(doubtLife)) || d.has("k", start.Add(doubtLife+time.Second)) || d.has("other", start) {
+		k := familyDoubt("fam", "head")
+		d.add(k, start)
+		if !d.has(k, start.Add(doubtLife)) || d.has(k, start.Add(doubtLife+time.Second)) || d.has(codeDoubt("head", "fam"), start) {
 			t.Error("want k known for doubtLife, then forgotten, and nothing else known")
 		}
 	})
 	t.Run("a full memory makes room from expired doubts, and otherwise keeps the ones it has", func(t *testing.T) {
 		var d doubts
 		for i := range maxDoubts {
-			d.add(fmt.Sprint(i), start)
+			d.add(familyDoubt(fmt.Sprint(i), "head"), start)
 		}
-		d.add("late", start.Add(time.Minute))
-		if d.has("late", start.Add(time.Minute)) || !d.has("0", start.Add(time.Minute)) {
+		late := familyDoubt("late", "head")
+		d.add(late, start.Add(time.Minute))
+		if d.has(late, start.Add(time.Minute)) || !d.has(familyDoubt("0", "head"), start.Add(time.Minute)) {
 			t.Error("a full memory of live doubts took a new one or lost an old one")
 		}
 		later := start.Add(doubtLife + time.Minute)
-		d.add("late", later)
-		if !d.has("late", later) || d.n.Load() != 1 {
-			t.Errorf("after expiry: late known %v, %d doubts; want known and 1", d.has("late", later), d.n.Load())
+		d.add(late, later)
+		if !d.has(late, later) || d.n.Load() != 1 {
+			t.Errorf("after expiry: late known %v, %d doubts; want known and 1", d.has(late, later), d.n.Load())
 		}
 	})
 }

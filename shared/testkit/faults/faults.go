@@ -109,12 +109,13 @@ func (s *Store) LoseNextAnswer(method string, err error) {
 }
 
 // answer is the result of a write that reached the wrapped store: err, or
-// a lost answer queued by LoseNextAnswer.
-func (s *Store) answer(method string, err error) error {
+// a lost answer queued by LoseNextAnswer under lostKey ("lost:" and the
+// method, spelled out so the hot path builds no string).
+func (s *Store) answer(lostKey string, err error) error {
 	if err != nil {
 		return err
 	}
-	return s.q.take("lost:" + method)
+	return s.q.take(lostKey)
 }
 
 // Calls reports how many times the named method was called, failed calls

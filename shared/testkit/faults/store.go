@@ -182,7 +182,7 @@ func (s *Store) RedeemCode(ctx context.Context, hash string, f *oauth.Family, no
 	if err := s.q.pop("RedeemCode"); err != nil {
 		return err
 	}
-	return s.answer("RedeemCode", s.Store.RedeemCode(ctx, hash, f, now))
+	return s.answer("lost:RedeemCode", s.Store.RedeemCode(ctx, hash, f, now))
 }
 
 func (s *Store) SettleRedemption(ctx context.Context, hash, familyID string) (bool, error) {
@@ -217,7 +217,7 @@ func (s *Store) AdvanceFamily(ctx context.Context, id string, a oauth.Advance) e
 	if err := s.q.pop("AdvanceFamily"); err != nil {
 		return err
 	}
-	return s.answer("AdvanceFamily", s.Store.AdvanceFamily(ctx, id, a))
+	return s.answer("lost:AdvanceFamily", s.Store.AdvanceFamily(ctx, id, a))
 }
 
 func (s *Store) SettleAdvance(ctx context.Context, id string, a oauth.Advance) (bool, error) {
