@@ -239,6 +239,34 @@ func TestAmbiguousWrite(t *testing.T) {
 		}
 	})
 
+	t.Run("a settle applied but unanswered is applied again on retry and reports the rotation", func(t *testing.T) {
+		t.Cleanup(e.faults.Clear)
+		must(t, "CreateFamily", s.CreateFamily(ctx, family("fam-e")))
+		a := advance("fam-e", 0)
+		must(t, "AdvanceFamily", s.AdvanceFamily(ctx, "fam-e", a))
+		lost("UpdateItem")
+		applied, err := s.SettleAdvance(ctx, "fam-e", a)
+		must(t, "SettleAdvance", err)
+		f, err := s.Family(ctx, "fam-e")
+		must(t, "Family", err)
+		if !applied || f.InDoubt != 1 {
+			t.Errorf("applied %v, in doubt %d; want true and 1", applied, f.InDoubt)
+		}
+		must(t, "CreateCode", s.CreateCode(ctx, code("code-e")))
+		must(t, "RedeemCode", s.RedeemCode(ctx, oauth.HashToken("code-e"), family("fam-f"), base))
+		lost("UpdateItem")
+		applied, err = s.SettleRedemption(ctx, oauth.HashToken("code-e"), "fam-f")
+		must(t, "SettleRedemption", err)
+		c, err := s.Code(ctx, oauth.HashToken("code-e"), base)
+		must(t, "Code", err)
+		if !applied || !c.InDoubt {
+			t.Errorf("applied %v, in doubt %v; want both true", applied, c.InDoubt)
+		}
+		if n := e.faults.Fired("UpdateItem"); n != 2 {
+			t.Errorf("fault fired %d times, want 2", n)
+		}
+	})
+
 	t.Run("a redemption without family applied but unanswered succeeds on retry", func(t *testing.T) {
 		t.Cleanup(e.faults.Clear)
 		must(t, "CreateCode", s.CreateCode(ctx, code("code-b")))
