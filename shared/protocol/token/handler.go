@@ -75,9 +75,11 @@ type handler struct {
 	jwks jwksCache
 	// codecs pools refresh-token codecs (refresh_token_codec.go).
 	codecs sync.Pool
-	// doubts remembers ambiguous writes the store could not settle (settle.go).
-	doubts doubts
-	meta   []byte // the discovery document, rendered once
+	// doubts remembers ambiguous writes the store could not settle, and
+	// settleEvery paces their later settles (settle.go).
+	doubts      doubts
+	settleEvery time.Duration
+	meta        []byte // the discovery document, rendered once
 }
 
 // NewHandler returns the handler for Routes. Nil Now, Rand and Logger
@@ -88,7 +90,7 @@ func NewHandler(d Deps) http.Handler {
 	if d.IDTokenLifetime <= 0 {
 		d.IDTokenLifetime = defaultIDTokenLifetime
 	}
-	h := &handler{d: d, log: d.Logger, mux: http.NewServeMux()}
+	h := &handler{d: d, log: d.Logger, mux: http.NewServeMux(), settleEvery: settleRetryEvery}
 	h.meta = h.metadata()
 	h.mux.HandleFunc(Routes[0], h.serveToken)
 	h.mux.HandleFunc(Routes[1], h.serveRevoke)

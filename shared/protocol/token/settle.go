@@ -51,7 +51,9 @@ func (h *handler) settled(ctx context.Context, familyID string, adv oauth.Advanc
 	applied, err := h.d.Families.SettleAdvance(ctx, familyID, adv)
 	h.logSettle(ctx, "rotation", familyID, applied, err)
 	if err != nil && !errors.Is(err, oauth.ErrNotFound) {
-		h.doubts.add(familyDoubt(familyID, adv.ToHash), h.d.Now())
+		h.remember(familyDoubt(familyID, adv.ToHash), func(ctx context.Context) (bool, error) {
+			return h.d.Families.SettleAdvance(ctx, familyID, adv)
+		})
 	}
 	return err == nil && applied
 }
@@ -64,7 +66,9 @@ func (h *handler) redemptionSettled(ctx context.Context, hash, familyID string) 
 	applied, err := h.d.Codes.SettleRedemption(ctx, hash, familyID)
 	h.logSettle(ctx, "code redemption", familyID, applied, err)
 	if err != nil && !errors.Is(err, oauth.ErrNotFound) {
-		h.doubts.add(codeDoubt(hash, familyID), h.d.Now())
+		h.remember(codeDoubt(hash, familyID), func(ctx context.Context) (bool, error) {
+			return h.d.Codes.SettleRedemption(ctx, hash, familyID)
+		})
 	}
 	return err == nil && applied
 }
@@ -74,7 +78,7 @@ func (h *handler) redemptionSettled(ctx context.Context, hash, familyID string) 
 func (h *handler) logSettle(ctx context.Context, what, familyID string, applied bool, err error) {
 	switch {
 	case err != nil:
-		h.log.LogAttrs(ctx, slog.LevelWarn, "ambiguous "+what+" not settled: remembered on this instance only",
+		h.log.LogAttrs(ctx, slog.LevelWarn, "ambiguous "+what+" not settled: remembered, and settled later",
 			slog.String("family_id", familyID), slog.String("error", err.Error()))
 	default:
 		h.log.LogAttrs(ctx, slog.LevelInfo, "ambiguous "+what+" settled",
@@ -145,40 +149,119 @@ func (h *handler) redeliver(ctx context.Context, code *oauth.AuthCode, client *o
 }
 
 // doubts is this instance's memory of ambiguous writes whose settle failed
-// too: family id and successor hash, or code hash and family id. Bounded;
-// entries expire after doubtLife.
+// too: family id and successor hash, or code hash and family id, with the
+// settle still to be written. Bounded; entries expire after doubtLife.
 type doubts struct {
-	n  atomic.Int32 // len(at), so the common case takes no lock
-	mu sync.Mutex
-	at map[doubt]time.Time
+	n       atomic.Int32 // len(at), so the common case takes no lock
+	mu      sync.Mutex
+	at      map[doubt]time.Time
+	pending []pendingSettle // oldest first
+	working bool            // a settleLater goroutine runs
 }
 
 // doubt names one ambiguous write: a family and its new head's hash, or a
 // code's hash and its family.
 type doubt struct{ family, hash string }
 
+// pendingSettle is a settle this instance still owes the store.
+type pendingSettle struct {
+	key    doubt
+	at     time.Time
+	settle func(context.Context) (bool, error)
+}
+
 const (
 	doubtLife = 10 * time.Minute // a code's life, and ample for a client's retry
 	maxDoubts = 4096
 )
 
+// settleRetryEvery paces settleLater; a handler reads it once, when built
+// (a variable so tests can hurry it or hold it off).
+var settleRetryEvery = time.Second
+
 func familyDoubt(familyID, headHash string) doubt { return doubt{familyID, headHash} }
 func codeDoubt(hash, familyID string) doubt       { return doubt{familyID, "code:" + hash} }
 
-func (d *doubts) add(key doubt, now time.Time) {
+// remember records a doubt this instance could not write and keeps trying
+// to write it (settleLater). On Lambda that goroutine runs whenever the
+// instance is thawed, so the mark usually lands before the client's retry
+// can reach another instance.
+func (h *handler) remember(key doubt, settle func(context.Context) (bool, error)) {
+	if h.doubts.add(pendingSettle{key: key, at: h.d.Now(), settle: settle}) {
+		go h.settleLater()
+	}
+}
+
+// settleLater writes the owed settles, oldest first, every
+// h.settleEvery; a fault means the store is still out of reach, so it
+// waits for the next round. It ends when nothing is owed.
+func (h *handler) settleLater() {
+	for {
+		time.Sleep(h.settleEvery)
+		for {
+			p, ok := h.doubts.next(h.d.Now())
+			if !ok {
+				return
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), settleTimeout)
+			applied, err := p.settle(ctx)
+			cancel()
+			if err != nil && !errors.Is(err, oauth.ErrNotFound) {
+				break
+			}
+			h.log.LogAttrs(context.Background(), slog.LevelInfo, "ambiguous write settled later", slog.String("family_id", p.key.family), slog.Bool("applied", applied))
+			h.doubts.settled(p)
+		}
+	}
+}
+
+// add remembers p's doubt and owes its settle; start reports that no
+// settleLater runs yet. A doubt already known, or a full memory of live
+// doubts, adds nothing.
+func (d *doubts) add(p pendingSettle) (start bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.at == nil {
 		d.at = map[doubt]time.Time{}
 	}
+	if _, ok := d.at[p.key]; ok {
+		return false
+	}
 	if len(d.at) >= maxDoubts {
-		maps.DeleteFunc(d.at, func(_ doubt, t time.Time) bool { return now.Sub(t) > doubtLife })
+		maps.DeleteFunc(d.at, func(_ doubt, t time.Time) bool { return p.at.Sub(t) > doubtLife })
 		if len(d.at) >= maxDoubts {
-			return // a store down that long has bigger consequences
+			return false // a store down that long has bigger consequences
 		}
 	}
-	d.at[key] = now
+	d.at[p.key] = p.at
 	d.n.Store(int32(len(d.at)))
+	d.pending = append(d.pending, p)
+	start, d.working = !d.working, true
+	return start
+}
+
+// next returns the oldest settle still owed, dropping expired ones; when
+// none is left it records that settleLater ends.
+func (d *doubts) next(now time.Time) (pendingSettle, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for len(d.pending) > 0 && now.Sub(d.pending[0].at) > doubtLife {
+		d.pending = d.pending[1:]
+	}
+	if len(d.pending) == 0 {
+		d.pending, d.working = nil, false
+		return pendingSettle{}, false
+	}
+	return d.pending[0], true
+}
+
+// settled drops p, which next returned, from the settles owed.
+func (d *doubts) settled(p pendingSettle) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.pending) > 0 && d.pending[0].key == p.key {
+		d.pending = d.pending[1:]
+	}
 }
 
 func (d *doubts) has(key doubt, now time.Time) bool {

@@ -61,9 +61,28 @@ func TestAmbiguousRotation(t *testing.T) {
 		wantOK(t, f.refresh(spaID, retry.RefreshToken))
 	})
 
-	t.Run("a settle that fails too leaves a retry reaching another instance taken for reuse", func(t *testing.T) {
-		// The one case left: nothing durable records the doubt, and the
-		// retry is indistinguishable from a stolen token's replay.
+	t.Run("a settle that fails too is written later, and then a retry on another instance gets the successor", func(t *testing.T) {
+		hurrySettles(t, 10*time.Millisecond)
+		f := newFixture(t)
+		rt := f.login(codeSpec{})
+		f.store.LoseNextAnswer("AdvanceFamily", errLostAnswer)
+		f.store.FailNext("SettleAdvance", errLostAnswer)
+		f.store.FailNext("SettleAdvance", errLostAnswer) // the first later try too
+		wantError(t, f.refresh(spaID, rt), http.StatusServiceUnavailable, oauth.TemporarilyUnavailable)
+		waitFor(t, "the later settle", func() bool { return f.family(rt).InDoubt == 1 })
+		if n := f.store.Calls("SettleAdvance"); n != 3 {
+			t.Errorf("%d SettleAdvance calls, want 3 (the failed one, a failed later one, the one that took)", n)
+		}
+		f.handler = NewHandler(f.deps(f.iss))
+		retry := f.refresh(spaID, rt)
+		wantOK(t, retry)
+		wantOK(t, f.refresh(spaID, retry.RefreshToken))
+	})
+
+	t.Run("a retry that reaches another instance before the later settle is taken for reuse", func(t *testing.T) {
+		// The one case left: nothing durable records the doubt yet, and
+		// the retry is indistinguishable from a stolen token's replay.
+		hurrySettles(t, time.Hour)
 		f := newFixture(t)
 		rt := f.login(codeSpec{})
 		f.store.LoseNextAnswer("AdvanceFamily", errLostAnswer)
@@ -157,6 +176,23 @@ func TestAmbiguousRedemption(t *testing.T) {
 		wantOK(t, f.refresh(spaID, retry.RefreshToken))
 	})
 
+	t.Run("a settle that fails too is written later, and then a retry on another instance gets working tokens", func(t *testing.T) {
+		hurrySettles(t, 10*time.Millisecond)
+		f := newFixture(t)
+		c := f.newCode(codeSpec{})
+		f.store.LoseNextAnswer("RedeemCode", errLostAnswer)
+		f.store.FailNext("SettleRedemption", errLostAnswer)
+		wantError(t, f.redeem(spaID, c), http.StatusServiceUnavailable, oauth.TemporarilyUnavailable)
+		waitFor(t, "the later settle", func() bool {
+			code, err := f.store.Code(t.Context(), oauth.HashToken(c.raw), f.clock.Now())
+			return err == nil && code.InDoubt
+		})
+		f.handler = NewHandler(f.deps(f.iss))
+		retry := f.redeem(spaID, c)
+		wantOK(t, retry)
+		wantOK(t, f.refresh(spaID, retry.RefreshToken))
+	})
+
 	t.Run("a code in doubt whose first token was used is a replay", func(t *testing.T) {
 		// The answer did arrive after all; the thief's replay revokes.
 		f := newFixture(t)
@@ -207,28 +243,73 @@ func TestAmbiguousRedemption(t *testing.T) {
 	})
 }
 
+// hurrySettles paces the later settles of handlers built from now on.
+func hurrySettles(t *testing.T, every time.Duration) {
+	old := settleRetryEvery
+	settleRetryEvery = every
+	t.Cleanup(func() { settleRetryEvery = old })
+}
+
+// waitFor polls cond for up to five seconds.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 5 s", what)
+		}
+	}
+}
+
 func TestDoubtMemory(t *testing.T) {
 	start := startTime
+	owe := func(key doubt, at time.Time) pendingSettle { return pendingSettle{key: key, at: at} }
 	t.Run("a remembered doubt lasts ten minutes", func(t *testing.T) {
 		var d doubts
 		k := familyDoubt("fam", "head")
-		d.add(k, start)
+		if !d.add(owe(k, start)) {
+			t.Error("the first doubt did not ask for a settling goroutine")
+		}
+		if d.add(owe(familyDoubt("fam", "other"), start)) {
+			t.Error("a second doubt asked for another settling goroutine")
+		}
 		if !d.has(k, start.Add(doubtLife)) || d.has(k, start.Add(doubtLife+time.Second)) || d.has(codeDoubt("head", "fam"), start) {
 			t.Error("want k known for doubtLife, then forgotten, and nothing else known")
+		}
+	})
+	t.Run("settles are owed oldest first, expired ones dropped, and the goroutine ends when none is left", func(t *testing.T) {
+		var d doubts
+		a, b, c := familyDoubt("a", "h"), familyDoubt("b", "h"), familyDoubt("c", "h")
+		d.add(owe(a, start))
+		d.add(owe(b, start.Add(time.Minute)))
+		d.add(owe(c, start.Add(2*time.Minute)))
+		p, ok := d.next(start.Add(doubtLife + 30*time.Second))
+		if !ok || p.key != b {
+			t.Fatalf("next = %v %v, want b (a expired)", p.key, ok)
+		}
+		d.settled(p)
+		if p, ok = d.next(start.Add(doubtLife)); !ok || p.key != c {
+			t.Fatalf("next = %v %v, want c", p.key, ok)
+		}
+		d.settled(p)
+		if _, ok = d.next(start); ok {
+			t.Error("a settle owed after all were settled")
+		}
+		if !d.add(owe(familyDoubt("d", "h"), start)) {
+			t.Error("a doubt after the goroutine ended did not ask for a new one")
 		}
 	})
 	t.Run("a full memory makes room from expired doubts, and otherwise keeps the ones it has", func(t *testing.T) {
 		var d doubts
 		for i := range maxDoubts {
-			d.add(familyDoubt(fmt.Sprint(i), "head"), start)
+			d.add(owe(familyDoubt(fmt.Sprint(i), "head"), start))
 		}
 		late := familyDoubt("late", "head")
-		d.add(late, start.Add(time.Minute))
+		d.add(owe(late, start.Add(time.Minute)))
 		if d.has(late, start.Add(time.Minute)) || !d.has(familyDoubt("0", "head"), start.Add(time.Minute)) {
 			t.Error("a full memory of live doubts took a new one or lost an old one")
 		}
 		later := start.Add(doubtLife + time.Minute)
-		d.add(late, later)
+		d.add(owe(late, later))
 		if !d.has(late, later) || d.n.Load() != 1 {
 			t.Errorf("after expiry: late known %v, %d doubts; want known and 1", d.has(late, later), d.n.Load())
 		}

@@ -116,6 +116,7 @@ func TestAmbiguousRotationIsAnsweredBeforeTheDeadline(t *testing.T) {
 		e.faults.Add(silent("UpdateItem"))
 		answeredInTime(t, fn, refresh(rt), http.StatusServiceUnavailable)
 		e.faults.Clear()
+		e.settledLater(t, e.counter.Count("UpdateItem"))
 		e.handler = e.tokenHandler(e.deps.Signer)
 		r := e.refresh(t, strictID, rt)
 		wantStatus(t, "the retry on another instance", r, http.StatusOK)
