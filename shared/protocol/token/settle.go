@@ -19,7 +19,8 @@ import (
 // Telling that retry from the replay of a stolen token needs a record
 // that the answer was in doubt, written when the doubt arises: one
 // conditional write on the failure path (SettleAdvance, SettleRedemption)
-// and, if that fails too, this instance's own memory. A retry of a token
+// and, if that fails too, this instance's own memory until it can write it
+// after all (settleLater). A retry of a token
 // or code in doubt gets the same successor (a code: its family's tokens)
 // instead of revoking the family; a thief holding the same token is then
 // caught one step later, when the second of the two uses the successor.
@@ -40,35 +41,33 @@ func settleContext(ctx context.Context) (context.Context, context.CancelFunc) {
 
 // settled decides a rotation the store could not report: true if it was
 // applied, and then its head is marked in doubt, so a retry with the
-// presented token gets the same successor (classify). If the store cannot
-// be reached, this instance remembers the doubt.
+// presented token gets the same successor (classify).
 func (h *handler) settled(ctx context.Context, familyID string, adv oauth.Advance) bool {
 	if adv.FromHash == adv.ToHash {
 		return false // no rotation: nothing changes hands, a retry costs nothing
 	}
-	ctx, cancel := settleContext(ctx)
-	defer cancel()
-	applied, err := h.d.Families.SettleAdvance(ctx, familyID, adv)
-	h.logSettle(ctx, "rotation", familyID, applied, err)
-	if err != nil && !errors.Is(err, oauth.ErrNotFound) {
-		h.remember(familyDoubt(familyID, adv.ToHash), func(ctx context.Context) (bool, error) {
-			return h.d.Families.SettleAdvance(ctx, familyID, adv)
-		})
-	}
-	return err == nil && applied
+	return h.settle(ctx, "rotation", familyID, familyDoubt(familyID, adv.ToHash), func(ctx context.Context) (bool, error) {
+		return h.d.Families.SettleAdvance(ctx, familyID, adv)
+	})
 }
 
 // redemptionSettled decides a code redemption the store could not report,
 // as settled does a rotation (redeliver serves the retry).
 func (h *handler) redemptionSettled(ctx context.Context, hash, familyID string) bool {
+	return h.settle(ctx, "code redemption", familyID, codeDoubt(hash, familyID), func(ctx context.Context) (bool, error) {
+		return h.d.Codes.SettleRedemption(ctx, hash, familyID)
+	})
+}
+
+// settle runs one settle; if the store cannot be reached, this instance
+// remembers the doubt and writes the settle later.
+func (h *handler) settle(ctx context.Context, what, familyID string, key doubt, write func(context.Context) (bool, error)) bool {
 	ctx, cancel := settleContext(ctx)
 	defer cancel()
-	applied, err := h.d.Codes.SettleRedemption(ctx, hash, familyID)
-	h.logSettle(ctx, "code redemption", familyID, applied, err)
+	applied, err := write(ctx)
+	h.logSettle(ctx, what, familyID, applied, err)
 	if err != nil && !errors.Is(err, oauth.ErrNotFound) {
-		h.remember(codeDoubt(hash, familyID), func(ctx context.Context) (bool, error) {
-			return h.d.Codes.SettleRedemption(ctx, hash, familyID)
-		})
+		h.remember(key, write)
 	}
 	return err == nil && applied
 }
