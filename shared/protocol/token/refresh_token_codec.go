@@ -250,7 +250,9 @@ func (c *codec) seal(t *refreshToken) string {
 // open decodes a version-2 token.
 func (c *codec) open(raw string) (refreshToken, error) {
 	var t refreshToken
-	if len(raw) > base64.RawURLEncoding.EncodedLen(maxSealedLen) {
+	// The decoder skips line breaks even in strict mode: refused here, so
+	// one token has one spelling (and one hash).
+	if len(raw) > base64.RawURLEncoding.EncodedLen(maxSealedLen) || strings.ContainsAny(raw, "\r\n") {
 		return t, errMalformedToken
 	}
 	b, err := base64.RawURLEncoding.Strict().DecodeString(raw)
