@@ -96,6 +96,12 @@ func (h *handler) exchangeCode(ctx context.Context, client *oauth.Client, form u
 	if err != nil {
 		return nil, err
 	}
+	var rd *redelivery
+	if inDoubt {
+		if rd, err = h.prepareRedelivery(ctx, code, client, now); err != nil {
+			return nil, err
+		}
+	}
 
 	// Build and sign everything before the code is consumed.
 	at, expiresIn, err := h.signAccessToken(ctx, accessToken{
@@ -115,8 +121,8 @@ func (h *handler) exchangeCode(ctx context.Context, client *oauth.Client, form u
 			return nil, err
 		}
 	}
-	if inDoubt {
-		if resp.RefreshToken, err = h.redeliver(ctx, code, client, now); err != nil {
+	if rd != nil {
+		if resp.RefreshToken, err = h.redeliver(ctx, rd, now); err != nil {
 			return nil, err
 		}
 		return resp, nil

@@ -85,65 +85,78 @@ func (h *handler) logSettle(ctx context.Context, what, familyID string, applied 
 	}
 }
 
-// redeliver serves the retry of a code whose redemption is in doubt: its
-// family, if none of its tokens was ever used, gets a generation-1 token
-// derived from the family alone (the first token's secret is random and
-// gone), and the client the same answer as on its first try. A second
-// retry gets that token again. A family that moved on means its tokens
-// were delivered after all: the retry is a replay (RFC 6749 §4.1.2).
-func (h *handler) redeliver(ctx context.Context, code *oauth.AuthCode, client *oauth.Client, now time.Time) (string, error) {
+// redelivery is what the retry of a code whose redemption is in doubt
+// gets: its family, if none of its tokens was ever used, moves to a
+// generation-1 token derived from the family alone (the first token's
+// secret is random and gone), so a second retry gets that token again.
+type redelivery struct {
+	code *oauth.AuthCode
+	fam  *oauth.Family
+	raw  string
+	adv  oauth.Advance
+}
+
+// prepareRedelivery validates such a retry before anything is signed. A
+// family that moved on means its tokens were delivered after all: the
+// retry is a replay (RFC 6749 §4.1.2).
+func (h *handler) prepareRedelivery(ctx context.Context, code *oauth.AuthCode, client *oauth.Client, now time.Time) (*redelivery, error) {
 	fam, err := h.d.Families.Family(ctx, code.FamilyID)
 	if errors.Is(err, oauth.ErrNotFound) {
-		return "", errCode("invalid authorization code", err)
+		return nil, errCode("invalid authorization code", err)
 	}
 	if err != nil {
-		return "", fmt.Errorf("token: family: %w", err)
+		return nil, fmt.Errorf("token: family: %w", err)
 	}
 	noted(ctx).noteFamily(fam)
 	if fam.Revoked || !fam.Active(now) {
-		return "", errCode("invalid authorization code", fmt.Errorf("family %s of a code in doubt is dead", fam.ID))
+		return nil, errCode("invalid authorization code", fmt.Errorf("family %s of a code in doubt is dead", fam.ID))
 	}
 	// The family keeps the binding of the first redemption (RFC 9449 §5):
 	// a retry without that key could not use the token anyway.
 	if err := checkBinding(ctx, fam.DPoPJKT); err != nil {
-		return "", err
+		return nil, err
 	}
 	key, err := h.refreshKey(ctx)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	codec := h.codecFor(key)
 	defer h.codecs.Put(codec)
 	tok, err := redeliveryToken(codec, fam)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	raw := codec.encode(&tok)
-	adv := oauth.Advance{
+	rd := &redelivery{code: code, fam: fam, raw: codec.encode(&tok)}
+	rd.adv = oauth.Advance{
 		UserID: fam.UserID, CreatedAt: fam.CreatedAt,
-		FromHash: fam.HeadHash, ToHash: oauth.HashToken(raw), Generation: 1,
+		FromHash: fam.HeadHash, ToHash: oauth.HashToken(rd.raw), Generation: 1,
 		Now: now, IdleExpiresAt: idleExpiry(client, now),
 	}
 	switch {
 	case fam.Generation == 0 && fam.LastUsedAt.IsZero():
 		// Never delivered, never used: retire the first token.
-	case fam.Generation == 1 && fam.HeadHash == adv.ToHash:
-		adv.FromHash = adv.ToHash // served before: the same token again
+	case fam.Generation == 1 && fam.HeadHash == rd.adv.ToHash:
+		rd.adv.FromHash = rd.adv.ToHash // served before: the same token again
 	default:
-		return "", h.revokeCodeFamily(ctx, code, now)
+		return nil, h.revokeCodeFamily(ctx, code, now)
 	}
-	switch err := h.d.Families.AdvanceFamily(ctx, fam.ID, adv); {
+	return rd, nil
+}
+
+// redeliver commits rd and returns its refresh token.
+func (h *handler) redeliver(ctx context.Context, rd *redelivery, now time.Time) (string, error) {
+	switch err := h.d.Families.AdvanceFamily(ctx, rd.fam.ID, rd.adv); {
 	case err == nil:
-		return raw, nil
+		return rd.raw, nil
 	case errors.Is(err, oauth.ErrUserRevoked):
 		return "", errUserRevoked.WithCause(err)
-	case errors.Is(err, oauth.ErrUnavailable) && h.settled(ctx, fam.ID, adv):
-		return raw, nil
+	case errors.Is(err, oauth.ErrUnavailable) && h.settled(ctx, rd.fam.ID, rd.adv):
+		return rd.raw, nil
 	case errors.Is(err, oauth.ErrUnavailable):
 		return "", fmt.Errorf("token: redeliver: %w", err)
 	default:
 		// Revoked, expired or moved on meanwhile: a replay after all.
-		return "", h.revokeCodeFamily(ctx, code, now)
+		return "", h.revokeCodeFamily(ctx, rd.code, now)
 	}
 }
 
